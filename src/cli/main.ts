@@ -1,0 +1,153 @@
+/**
+ * The `attention-lens` command line: list presets, and train a preset or a config file in
+ * the terminal with a progress line, ending (with --json) in one JSON object on stdout.
+ */
+import { ConfigError } from '../trainer/configSchema';
+import { PRESETS } from '../trainer/presets';
+import type { StepRecord } from '../trainer/train';
+import { loadPreset, readConfigFile, trainerFor, type LoadedConfig } from './loadConfig';
+
+const USAGE = `usage:
+  attention-lens presets
+  attention-lens train (--preset NAME | --config FILE) [--epochs N] [--seed S] [--json]
+
+  presets     list the built-in experiments
+  train       train in the terminal; progress goes to stderr
+    --preset NAME   a built-in experiment (see 'presets')
+    --config FILE   a run config (JSON; fields in the README)
+    --epochs N      override training.epochs
+    --seed S        override seed
+    --json          finish by printing one JSON object with the final numbers on stdout`;
+
+class UsageError extends Error {}
+
+interface TrainArgs {
+  preset?: string;
+  config?: string;
+  epochs?: number;
+  seed?: number;
+  json: boolean;
+}
+
+function parseTrainArgs(argv: string[]): TrainArgs {
+  const out: TrainArgs = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    const int = (min: number): number => {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new UsageError(`${a} must be an integer ≥ ${min}, got "${v}"`);
+      return n;
+    };
+    switch (a) {
+      case '--preset': out.preset = value(); break;
+      case '--config': out.config = value(); break;
+      case '--epochs': out.epochs = int(1); break;
+      case '--seed': out.seed = int(0); break;
+      case '--json': out.json = true; break;
+      default: throw new UsageError(`unknown option ${a}`);
+    }
+  }
+  if ((out.preset === undefined) === (out.config === undefined)) throw new UsageError('give exactly one of --preset NAME or --config FILE');
+  return out;
+}
+
+function fmt(x: number | undefined, digits = 4): string {
+  return x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits);
+}
+
+async function train(args: TrainArgs): Promise<number> {
+  const loaded: LoadedConfig = args.preset !== undefined ? loadPreset(args.preset) : readConfigFile(args.config!);
+  if (args.epochs !== undefined) loaded.config.training.epochs = args.epochs;
+  if (args.seed !== undefined) loaded.config.seed = args.seed;
+  const trainer = trainerFor(loaded);
+  const tty = process.stderr.isTTY === true;
+  const total = trainer.totalSteps;
+  const t0 = performance.now();
+  let lastPrint = 0;
+  let lastTest: number | undefined;
+  let rec: StepRecord | undefined;
+  const line = (r: StepRecord): string => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const rate = r.step / Math.max(elapsed, 1e-9);
+    return `step ${String(r.step).padStart(String(total).length)}/${total}  loss ${fmt(r.loss)}  acc ${fmt(r.trainAccuracy, 3)}  test ${fmt(lastTest, 3)}  ${rate.toFixed(0)} steps/s`;
+  };
+  process.stderr.write(`${loaded.config.name}: ${trainer.model.kind} model, ${trainer.data.train.n} train sentences, vocabulary ${trainer.data.vocab.length}, ${total} steps\n`);
+  while (!trainer.done) {
+    rec = trainer.trainStep();
+    if (rec.eval) lastTest = rec.eval.testAccuracy;
+    if (!Number.isFinite(rec.loss)) {
+      process.stderr.write(`\nstopped: loss is ${rec.loss} at step ${rec.step}\n`);
+      return 1;
+    }
+    const now = performance.now();
+    if (now - lastPrint > (tty ? 100 : 2000) || trainer.done) {
+      lastPrint = now;
+      process.stderr.write(tty ? `\r${line(rec)}` : `${line(rec)}\n`);
+    }
+  }
+  if (tty) process.stderr.write('\n');
+  const s = trainer.summary();
+  process.stderr.write(
+    `done: loss ${fmt(s.loss)}  train acc ${fmt(s.trainAccuracy, 3)}  test acc ${fmt(s.testAccuracy, 3)}  ${fmt(s.msPerStep, 3)} ms/step` +
+      (s.topicAttention !== undefined ? `  topic attention ${fmt(s.topicAttention, 3)}  identity max rel error ${fmt(s.identityMaxRelError, 4)}` : '') +
+      '\n',
+  );
+  if (args.json) {
+    const out = {
+      name: loaded.config.name,
+      ...s,
+      validationAccuracy: nullIfNaN(s.validationAccuracy),
+      testAccuracy: nullIfNaN(s.testAccuracy),
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  }
+  return 0;
+}
+
+function nullIfNaN(x: number): number | null {
+  return Number.isNaN(x) ? null : x;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'presets': {
+        const w = Math.max(...PRESETS.map((p) => p.name.length));
+        for (const p of PRESETS) process.stdout.write(`${p.name.padEnd(w)}  ${p.description}\n`);
+        return 0;
+      }
+      case 'train':
+        return await train(parseTrainArgs(rest));
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`attention-lens: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`attention-lens: invalid config: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`attention-lens: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}

@@ -1,0 +1,80 @@
+/**
+ * The command line as a user runs it: a real `node dist/cli.js` process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../../..');
+const cli = path.join(root, 'bin/attention-lens.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: root });
+
+test('presets: one line per preset', () => {
+  const r = run('presets');
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.ok(lines.length >= 13);
+  assert.match(r.stdout, /^lu-fc\s+Lu et al\. Attn-FC/m);
+  assert.match(r.stdout, /^encoder-talking-heads-small-heads\s+/m);
+});
+
+test('train --preset --json prints the final numbers as one JSON object', () => {
+  const r = run('train', '--preset', 'lu-fc-fast', '--epochs', '300', '--seed', '4', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, number>;
+  for (const k of ['loss', 'trainAccuracy', 'testAccuracy', 'msPerStep', 'topicAttention', 'identityMaxRelError']) assert.equal(typeof out[k], 'number', k);
+  assert.equal(out['steps'], 300);
+  assert.match(r.stderr, /step 300\/300 {2}loss \d\.\d{4} {2}acc \d\.\d{3} {2}test \d\.\d{3} {2}\d+ steps\/s/);
+});
+
+test('train --config with text data from files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-'));
+  fs.writeFileSync(
+    path.join(dir, 'run.attnlens.json'),
+    JSON.stringify({
+      name: 'reviews',
+      data: { kind: 'text', train: path.join(root, 'examples/data/reviews.jsonl'), validationFraction: 0.1, testFraction: 0.2 },
+      model: { kind: 'encoder', dModel: 8, attention: { kind: 'multihead', heads: 2, dHead: 4 } },
+      optimizer: { kind: 'adam', lr: 0.01 },
+      training: { epochs: 20, batchSize: 8 },
+    }),
+  );
+  const r = run('train', '--config', path.join(dir, 'run.attnlens.json'), '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, number>;
+  assert.equal(out['epochs'], 20);
+  assert.ok(out['loss']! < Math.log(2));
+});
+
+test('an invalid config is rejected with the field path and exit code 2', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-'));
+  const f = path.join(dir, 'bad.json');
+  fs.writeFileSync(f, JSON.stringify({ data: { kind: 'synthetic' }, model: { kind: 'lu' }, optimizer: { kind: 'sgd', lr: -1 } }));
+  const r = run('train', '--config', f);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /bad\.json: optimizer\.lr must be a positive number/);
+  fs.writeFileSync(f, '{"data": ');
+  const r2 = run('train', '--config', f);
+  assert.notEqual(r2.status, 0);
+  assert.match(r2.stderr, /bad\.json: not valid JSON/);
+});
+
+test('a malformed data file is reported with its name and line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-'));
+  fs.writeFileSync(path.join(dir, 'train.jsonl'), '{"text": "good film", "label": 1}\n{"text": "bad film"\n');
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ data: { kind: 'text', train: 'train.jsonl' }, model: { kind: 'lu' } }));
+  const r = run('train', '--config', path.join(dir, 'run.json'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /train\.jsonl:2: /);
+});
+
+test('usage errors', () => {
+  assert.equal(run('train').status, 2);
+  assert.match(run('train', '--preset', 'a', '--config', 'b').stderr, /exactly one of --preset NAME or --config FILE/);
+  assert.match(run('train', '--preset', 'lu-fc-fast', '--epochs', 'x').stderr, /--epochs must be an integer/);
+  assert.match(run('frobnicate').stderr, /unknown command "frobnicate"/);
+  assert.match(run('train', '--preset', 'nope').stderr, /unknown preset "nope"/);
+});
