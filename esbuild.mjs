@@ -1,17 +1,33 @@
-// Bundles each process's entry: the command line, repro and bench scripts (Node).
+// Bundles each process's entry: the extension (Node, vscode external), the trainer child
+// process (Node), the dashboard webview (browser), the command line, and the repro/bench scripts.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+const production = process.argv.includes('--production');
+const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, logLevel: 'warning' };
 
 const builds = [
+  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...node, entryPoints: ['src/trainer-process/main.ts'], outfile: 'dist/trainer.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { ...node, entryPoints: ['scripts/repro.ts'], outfile: 'dist/repro.js' },
   { ...node, entryPoints: ['scripts/bench.ts'], outfile: 'dist/bench.js' },
+  {
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: ['src/webview/main.ts'],
+    outfile: 'dist/webview.js',
+  },
 ];
 
+const existing = await import('node:fs').then((fs) => builds.filter((b) => fs.existsSync(b.entryPoints[0])));
 if (watch) {
-  for (const b of builds) await (await esbuild.context(b)).watch();
+  for (const b of existing) await (await esbuild.context(b)).watch();
 } else {
-  await Promise.all(builds.map((b) => esbuild.build(b)));
+  await Promise.all(existing.map((b) => esbuild.build(b)));
 }

@@ -51,6 +51,12 @@ export interface LuModelConfig {
   dEmb: number;
   dKey: number;
   queryStd: number;
+  /**
+   * When set, the drawn query is rescaled to this norm. Keys start at zero and only ever move
+   * along q, so the dynamics depend on q only through ‖q‖; the paper presets fix it at the
+   * official code's value (1.197, what its torch seed 3 draws) to reproduce that run.
+   */
+  queryNorm?: number;
   embStd: number;
   /** Hidden width of the TL classifier (paper: 10). */
   hidden: number;

@@ -90,6 +90,7 @@ export const runConfigSchema: Schema = obj(
             dEmb: posInt('Embedding size.', 10),
             dKey: posInt('Key and query size.', 10),
             queryStd: nonNeg('Std of the (fixed) query initialisation.', 0.3),
+            queryNorm: posNum('Optional: rescale the drawn query to this norm (the dynamics depend on q only through ‖q‖; the official code’s seed gives 1.197).'),
             embStd: nonNeg('Std of the embedding initialisation (paper: 1e-6; ablations 0.1).', 1e-6),
             hidden: posInt('Hidden width of the TL classifier.', 10),
             trainable: obj(

@@ -42,7 +42,7 @@ test('lu-fc-fast: loss starts at ln 4 and falls; test accuracy 1; topic word att
   const s = trainer.summary();
   assert.ok(s.loss < 0.05, `final loss ${s.loss}`);
   assert.equal(s.testAccuracy, 1);
-  assert.ok(s.topicAttention! > 3 / (m + 1), `topic attention ${s.topicAttention}`);
+  assert.ok(s.topicAttention! > 0.5, `topic attention ${s.topicAttention} (uniform would be 1/${m + 1})`);
   assert.ok(s.identityMaxRelError! < 0.02, `identity error ${s.identityMaxRelError}`);
   // Slowly, then fast: the first tenth of training removes less loss than the second tenth.
   const n = recs.length;

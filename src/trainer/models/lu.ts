@@ -64,6 +64,12 @@ export class LuModel implements Model {
     this.query = makeParam('query', 'query', [K], cfg.trainable.query);
     // Init as the official code: query N(0, 0.3²), keys zero, embeddings N(0, embStd²).
     rng.fork().fillNormal(this.query.w, cfg.queryStd);
+    if (cfg.queryNorm !== undefined) {
+      let n = 0;
+      for (const x of this.query.w) n += x * x;
+      n = Math.sqrt(n);
+      if (n > 0) for (let j = 0; j < K; j++) this.query.w[j] = (this.query.w[j]! * cfg.queryNorm) / n;
+    }
     rng.fork().fillNormal(this.embeddings.w, cfg.embStd);
     const crng = rng.fork();
     switch (cfg.classifier) {

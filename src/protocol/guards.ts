@@ -1,0 +1,237 @@
+/**
+ * Guards for every message received on every channel. A message is `unknown` until one of
+ * these accepts it; a rejected message is logged and counted by the receiver, never trusted.
+ * Guards check shapes deeply enough that the receiver can use the message without casts.
+ */
+import type {
+  AttentionFrame,
+  AttentionMapData,
+  EvalData,
+  HostToTrainer,
+  HostToWebview,
+  IdentityData,
+  RunInfo,
+  RunSummaryData,
+  ScalarChunk,
+  StepData,
+  TrainerToHost,
+  WebviewToHost,
+} from './messages';
+
+type Rec = Record<string, unknown>;
+const isObj = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const isFinNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+const isNat = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const isF32 = (v: unknown): v is Float32Array => v instanceof Float32Array;
+const isF64 = (v: unknown): v is Float64Array => v instanceof Float64Array;
+const isArr = <T>(v: unknown, el: (x: unknown) => x is T): v is T[] => Array.isArray(v) && v.every(el);
+const opt = <T>(v: unknown, g: (x: unknown) => x is T): boolean => v === undefined || g(v);
+const STAGES = ['weights', 'logits', 'premix', 'mixed'];
+const STATUSES = ['starting', 'running', 'paused', 'completed', 'stopped', 'failed'];
+
+export function isAttentionMap(v: unknown): v is AttentionMapData {
+  return (
+    isObj(v) &&
+    isNat(v['layer']) &&
+    isNat(v['head']) &&
+    isStr(v['stage']) &&
+    STAGES.includes(v['stage']) &&
+    isNat(v['rows']) &&
+    isNat(v['cols']) &&
+    isF32(v['data']) &&
+    v['data'].length === (v['rows'] as number) * (v['cols'] as number)
+  );
+}
+
+const isProbeMaps = (v: unknown): v is AttentionMapData[][] => isArr(v, (p): p is AttentionMapData[] => isArr(p, isAttentionMap));
+
+export function isAttentionFrame(v: unknown): v is AttentionFrame {
+  return isObj(v) && isNat(v['step']) && isProbeMaps(v['probes']);
+}
+
+function isEval(v: unknown): v is EvalData {
+  return (
+    isObj(v) &&
+    isNum(v['validationLoss']) &&
+    isNum(v['validationAccuracy']) &&
+    isNum(v['testLoss']) &&
+    isNum(v['testAccuracy']) &&
+    opt(v['topicAttention'], isNum)
+  );
+}
+
+function isIdentity(v: unknown): v is IdentityData {
+  if (!isObj(v)) return false;
+  const { score, measured, theory, relError } = v;
+  return isF64(score) && isF64(measured) && isF64(theory) && isF64(relError) && measured.length === score.length && theory.length === score.length && relError.length === score.length;
+}
+
+export function isRunInfo(v: unknown): v is RunInfo {
+  return (
+    isObj(v) &&
+    isStr(v['name']) &&
+    (v['modelKind'] === 'lu' || v['modelKind'] === 'encoder') &&
+    isArr(v['groups'], isStr) &&
+    isNat(v['totalSteps']) &&
+    isNat(v['stepsPerEpoch']) &&
+    isArr(v['classes'], isStr) &&
+    isArr(v['probes'], (p): p is { tokens: string[]; label: number } => isObj(p) && isArr(p['tokens'], isStr) && isInt(p['label'])) &&
+    opt(v['topicWords'], (x): x is string[] => isArr(x, isStr)) &&
+    opt(v['m'], isNat) &&
+    'config' in v
+  );
+}
+
+export function isStepData(v: unknown, groups?: number): v is StepData {
+  if (!isObj(v)) return false;
+  const g = v['gradNorms'];
+  const w = v['weightNorms'];
+  return (
+    isNat(v['step']) &&
+    isNat(v['epoch']) &&
+    isNum(v['loss']) &&
+    isNum(v['trainAccuracy']) &&
+    isF64(g) &&
+    isF64(w) &&
+    g.length === w.length &&
+    (groups === undefined || g.length === groups) &&
+    opt(v['eval'], isEval) &&
+    opt(v['attention'], isProbeMaps) &&
+    opt(v['identity'], isIdentity) &&
+    isNum(v['stepMs'])
+  );
+}
+
+function isSummary(v: unknown): v is RunSummaryData {
+  return (
+    isObj(v) &&
+    isNat(v['steps']) &&
+    isNum(v['loss']) &&
+    isNum(v['trainAccuracy']) &&
+    isNum(v['validationAccuracy']) &&
+    isNum(v['testAccuracy']) &&
+    isNum(v['msPerStep']) &&
+    opt(v['topicAttention'], isNum) &&
+    opt(v['identityMaxRelError'], isNum)
+  );
+}
+
+/** trainer → host. `groups` (once known) also checks the norm vectors' length. */
+export function isTrainerToHost(v: unknown, groups?: number): v is TrainerToHost {
+  if (!isObj(v) || !isStr(v['type'])) return false;
+  switch (v['type']) {
+    case 'trainerReady':
+      return isInt(v['protocolVersion']) && isNat(v['pid']);
+    case 'runStarted':
+      return isRunInfo(v['info']);
+    case 'stepCompleted':
+      return isStepData(v['data'], groups);
+    case 'paused':
+      return isNat(v['step']) && isStr(v['reason']);
+    case 'resumed':
+    case 'runStopped':
+      return isNat(v['step']);
+    case 'runCompleted':
+      return isSummary(v['summary']);
+    case 'runFailed':
+      return isStr(v['message']);
+    default:
+      return false;
+  }
+}
+
+/** host → trainer. */
+export function isHostToTrainer(v: unknown): v is HostToTrainer {
+  if (!isObj(v) || !isStr(v['type'])) return false;
+  switch (v['type']) {
+    case 'startRun':
+      return isInt(v['protocolVersion']) && 'config' in v && isStr(v['baseDir']) && isBool(v['startPaused']);
+    case 'pause':
+    case 'resume':
+    case 'step':
+    case 'stop':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** webview → host. */
+export function isWebviewToHost(v: unknown): v is WebviewToHost {
+  if (!isObj(v) || !isStr(v['type'])) return false;
+  switch (v['type']) {
+    case 'ready':
+      return isInt(v['protocolVersion']);
+    case 'pauseRun':
+    case 'resumeRun':
+    case 'stepRun':
+    case 'stopRun':
+      return isStr(v['runId']);
+    case 'requestAttention':
+      return isStr(v['runId']) && isFinNum(v['step']);
+    default:
+      return false;
+  }
+}
+
+export function isScalarChunk(v: unknown): v is ScalarChunk {
+  if (!isObj(v) || !isNat(v['n'])) return false;
+  const n = v['n'];
+  const cols = ['step', 'loss', 'trainAccuracy'].map((k) => v[k]);
+  if (!cols.every((c) => isF64(c) && c.length === n)) return false;
+  const g = v['gradNorms'];
+  const w = v['weightNorms'];
+  return isF64(g) && isF64(w) && g.length === w.length && (n === 0 || g.length % n === 0);
+}
+
+const isEvalPoint = (v: unknown): boolean => isObj(v) && isNat(v['step']) && isEval(v);
+const isIdentityPoint = (v: unknown): boolean => isObj(v) && isNat(v['step']) && isIdentity(v);
+
+/** host → webview (the webview's guard). */
+export function isHostToWebview(v: unknown): v is HostToWebview {
+  if (!isObj(v) || !isStr(v['type'])) return false;
+  switch (v['type']) {
+    case 'snapshot': {
+      const s = v['snapshot'];
+      return (
+        isInt(v['protocolVersion']) &&
+        isObj(s) &&
+        isStr(s['runId']) &&
+        isStr(s['status']) &&
+        STATUSES.includes(s['status']) &&
+        opt(s['info'], isRunInfo) &&
+        isScalarChunk(s['scalars']) &&
+        Array.isArray(s['evals']) &&
+        s['evals'].every(isEvalPoint) &&
+        isArr(s['attentionSteps'], isNat) &&
+        opt(s['latestAttention'], isAttentionFrame) &&
+        Array.isArray(s['identity']) &&
+        s['identity'].every(isIdentityPoint) &&
+        opt(s['summary'], isSummary)
+      );
+    }
+    case 'stepsAppended':
+      return (
+        isStr(v['runId']) &&
+        isScalarChunk(v['scalars']) &&
+        Array.isArray(v['evals']) &&
+        v['evals'].every(isEvalPoint) &&
+        isArr(v['attentionSteps'], isNat) &&
+        opt(v['latestAttention'], isAttentionFrame) &&
+        Array.isArray(v['identity']) &&
+        v['identity'].every(isIdentityPoint)
+      );
+    case 'statusChanged':
+      return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary);
+    case 'attentionLoaded':
+      return isStr(v['runId']) && isAttentionFrame(v['frame']);
+    case 'protocolMismatch':
+      return isInt(v['expected']);
+    default:
+      return false;
+  }
+}

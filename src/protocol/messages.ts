@@ -1,0 +1,210 @@
+/**
+ * The contract between the three processes of Attention Lens: the extension host, the
+ * trainer (a Node child process) and the dashboard webview. Four message unions, named by
+ * direction, each discriminated on `type`; commands are imperative, events past tense.
+ * Every channel opens with a handshake carrying PROTOCOL_VERSION. This module imports
+ * nothing platform-specific; everything received is `unknown` until a guard in `guards.ts`
+ * accepts it.
+ *
+ * Tensors travel as typed arrays plus a shape: toward the trainer the channel uses Node's
+ * `serialization: 'advanced'` (structured clone), toward the webview VS Code's postMessage,
+ * which carries typed arrays and ArrayBuffers as binary.
+ */
+
+/** Bumped on any incompatible change of a message below. */
+export const PROTOCOL_VERSION = 1;
+
+// ─── Shared payloads ─────────────────────────────────────────────────────────────────
+
+/** A run's life: starting → running ⇄ paused → completed | stopped | failed. */
+export type RunStatus = 'starting' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
+
+/** One attention map. rows × cols, row-major. */
+export interface AttentionMapData {
+  /** Layer index (0 for the Lu model). */
+  layer: number;
+  /** Head index within the stage. */
+  head: number;
+  /** weights = softmax output; logits = talking-heads J; mixed = talking-heads U (post-softmax mix). */
+  stage: 'weights' | 'logits' | 'premix' | 'mixed';
+  rows: number;
+  cols: number;
+  /** (rows, cols) */
+  data: Float32Array;
+}
+
+/** Attention of every probe sentence at one step: frames[p] is probe p's maps. */
+export interface AttentionFrame {
+  step: number;
+  probes: AttentionMapData[][];
+}
+
+/** The persisting identity of the Lu model per topic word at one step (PAPERS.md §1). */
+export interface IdentityData {
+  /** (topic words) s_τ */
+  score: Float64Array;
+  /** (topic words) measured ‖q‖·‖w_τ‖ */
+  measured: Float64Array;
+  /** (topic words) the identity's ‖q‖·‖w_τ‖ */
+  theory: Float64Array;
+  /** (topic words) |measured − theory| / theory */
+  relError: Float64Array;
+}
+
+/** Evaluation at a step (every evalEvery steps). NaN when the split is empty. */
+export interface EvalData {
+  validationLoss: number;
+  validationAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  /** Lu model on the synthetic task: mean attention on the topic word over the test split. */
+  topicAttention?: number;
+}
+
+/** What a run is, sent once when it starts. */
+export interface RunInfo {
+  name: string;
+  modelKind: 'lu' | 'encoder';
+  /** Parameter groups, in the order of gradNorms / weightNorms. */
+  groups: string[];
+  totalSteps: number;
+  stepsPerEpoch: number;
+  classes: string[];
+  /** The probe sentences whose attention is captured. */
+  probes: { tokens: string[]; label: number }[];
+  /** Lu model on the synthetic task: the topic words, in the order of IdentityData, and m. */
+  topicWords?: string[];
+  m?: number;
+  /** The full validated run config (JSON). */
+  config: unknown;
+}
+
+/** One step's numbers from the trainer. */
+export interface StepData {
+  step: number;
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  /** (groups) */
+  gradNorms: Float64Array;
+  /** (groups) */
+  weightNorms: Float64Array;
+  eval?: EvalData;
+  /** Captured every captureEvery steps. */
+  attention?: AttentionMapData[][];
+  identity?: IdentityData;
+  stepMs: number;
+}
+
+export interface RunSummaryData {
+  steps: number;
+  loss: number;
+  trainAccuracy: number;
+  validationAccuracy: number;
+  testAccuracy: number;
+  msPerStep: number;
+  topicAttention?: number;
+  identityMaxRelError?: number;
+}
+
+// ─── host → trainer ──────────────────────────────────────────────────────────────────
+
+export type HostToTrainer =
+  /** Start training `config` (a run config, validated again by the trainer). */
+  | { type: 'startRun'; protocolVersion: number; config: unknown; baseDir: string; startPaused: boolean }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** While paused: exactly one step. */
+  | { type: 'step' }
+  | { type: 'stop' };
+
+// ─── trainer → host ──────────────────────────────────────────────────────────────────
+
+export type TrainerToHost =
+  /** First message after the process starts: the handshake. */
+  | { type: 'trainerReady'; protocolVersion: number; pid: number }
+  | { type: 'runStarted'; info: RunInfo }
+  | { type: 'stepCompleted'; data: StepData }
+  | { type: 'paused'; step: number; reason: string }
+  | { type: 'resumed'; step: number }
+  | { type: 'runCompleted'; summary: RunSummaryData }
+  | { type: 'runStopped'; step: number }
+  /** The trainer could not go on (bad config, bad data, an exception); it exits after this. */
+  | { type: 'runFailed'; message: string };
+
+// ─── host → webview ──────────────────────────────────────────────────────────────────
+
+/** Per-step scalars for many steps at once, columnar. All arrays have length n. */
+export interface ScalarChunk {
+  n: number;
+  step: Float64Array;
+  loss: Float64Array;
+  trainAccuracy: Float64Array;
+  /** (n × groups), row-major */
+  gradNorms: Float64Array;
+  /** (n × groups), row-major */
+  weightNorms: Float64Array;
+}
+
+/** Evaluation points (sparse steps). */
+export interface EvalPoint extends EvalData {
+  step: number;
+}
+
+/** Lu identity points: per step, the topic words' scores and measured/theory norms. */
+export interface IdentityPoint extends IdentityData {
+  step: number;
+}
+
+/** Everything the dashboard shows of a run, for a (re)opened webview. */
+export interface RunSnapshot {
+  runId: string;
+  status: RunStatus;
+  statusReason?: string;
+  info: RunInfo | undefined;
+  scalars: ScalarChunk;
+  evals: EvalPoint[];
+  /** Steps at which attention was captured (the scrubber's stops). */
+  attentionSteps: number[];
+  /** The latest captured attention. */
+  latestAttention: AttentionFrame | undefined;
+  /** Identity at a bounded number of recorded steps (for the scatter). */
+  identity: IdentityPoint[];
+  summary?: RunSummaryData;
+}
+
+export type HostToWebview =
+  /** Reply to `ready`: the run's whole state. */
+  | { type: 'snapshot'; protocolVersion: number; snapshot: RunSnapshot }
+  /** New steps since the last update (coalesced to a bounded rate). */
+  | {
+      type: 'stepsAppended';
+      runId: string;
+      scalars: ScalarChunk;
+      evals: EvalPoint[];
+      attentionSteps: number[];
+      latestAttention?: AttentionFrame;
+      identity: IdentityPoint[];
+    }
+  | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData }
+  /** Reply to `requestAttention`. */
+  | { type: 'attentionLoaded'; runId: string; frame: AttentionFrame }
+  /** The webview spoke another protocol version. */
+  | { type: 'protocolMismatch'; expected: number; received: unknown };
+
+// ─── webview → host ──────────────────────────────────────────────────────────────────
+
+export type WebviewToHost =
+  /** The page has loaded and listens: the handshake. */
+  | { type: 'ready'; protocolVersion: number }
+  | { type: 'pauseRun'; runId: string }
+  | { type: 'resumeRun'; runId: string }
+  | { type: 'stepRun'; runId: string }
+  | { type: 'stopRun'; runId: string }
+  /** The scrubber moved: the attention captured at (or just before) `step`. */
+  | { type: 'requestAttention'; runId: string; step: number };
+
+/** Exhaustiveness check for switches over the unions. */
+export function assertNever(x: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(x)}`);
+}
