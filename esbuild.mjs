@@ -12,6 +12,7 @@ const builds = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { ...node, entryPoints: ['scripts/repro.ts'], outfile: 'dist/repro.js' },
   { ...node, entryPoints: ['scripts/bench.ts'], outfile: 'dist/bench.js' },
+  { ...node, entryPoints: ['scripts/genSchema.ts'], outfile: 'dist/genSchema.js' },
   {
     bundle: true,
     platform: 'browser',
@@ -29,5 +30,13 @@ const existing = await import('node:fs').then((fs) => builds.filter((b) => fs.ex
 if (watch) {
   for (const b of existing) await (await esbuild.context(b)).watch();
 } else {
-  await Promise.all(existing.map((b) => esbuild.build(b)));
+  const results = await Promise.allSettled(existing.map((b) => esbuild.build(b)));
+  const failed = results.filter((r) => r.status === 'rejected');
+  if (failed.length > 0) {
+    console.error(`esbuild: ${failed.length} of ${existing.length} bundles failed`);
+    process.exitCode = 1;
+  }
 }
+// The JSON Schema contributed for *.attnlens.json comes from the trainer's validator.
+const { execFileSync } = await import('node:child_process');
+execFileSync(process.execPath, ['dist/genSchema.js', process.cwd()], { stdio: 'inherit' });

@@ -1,5 +1,6 @@
 // Runs every test layer and ends with one line totalling them: `N passed, N failed`.
-// Layers: unit (plain Node). Each layer's own report goes to the terminal as it runs.
+// Layers: unit (plain Node), webview (real Chromium), e2e (real VS Code via code-server).
+// Each layer's own report goes to the terminal as it runs. `node scripts/test.mjs unit` runs one layer.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,12 +10,28 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const only = process.argv.slice(2);
 const layers = [
   { name: 'unit', dir: 'out/test/unit' },
+  { name: 'webview', dir: 'out/test/webview', tools: true },
+  { name: 'e2e', dir: 'out/test/e2e', tools: true },
 ];
+
+let toolsReady;
+function ensureTools() {
+  if (toolsReady === undefined) {
+    const r = spawnSync('bash', [path.join(root, 'scripts/setup-tools.sh')], { stdio: 'inherit', cwd: root });
+    toolsReady = r.status === 0;
+  }
+  return toolsReady;
+}
 
 let passed = 0;
 let failed = 0;
 for (const layer of layers) {
   if (only.length > 0 && !only.includes(layer.name)) continue;
+  if (layer.tools && !ensureTools()) {
+    console.error(`${layer.name}: the browser / VS Code tools could not be installed (scripts/setup-tools.sh failed)`);
+    failed++;
+    continue;
+  }
   const dir = path.join(root, layer.dir);
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).map((f) => path.join(dir, f)) : [];
   if (files.length === 0) {

@@ -48,8 +48,9 @@ export interface BatchResult {
 /**
  * One attention map captured for the dashboard.
  * layer: 0 for Lu models; head: index within the stage.
- * stage: `weights` (softmax output), `logits` (talking-heads J), `mixed` (talking-heads post-mix U),
- *        `premix` (talking-heads W after the pre-softmax mix and softmax)
+ * stage: `weights` (softmax output; for talking-heads the W after the pre-softmax mix),
+ *        `logits` (talking-heads J, before the pre-softmax mix), `mixed` (talking-heads U, after the
+ *        post-softmax mix); `premix` is reserved and not emitted
  * data: (rows, cols) — rows = 1 query for Lu models, rows = cols = sentence length for the encoder
  */
 export interface AttentionMap {

@@ -1,0 +1,184 @@
+/**
+ * The palette commands (category “Attention Lens”): launch, pause, resume, step, stop,
+ * open dashboard, show log. Each acts on the run it is given (tree, status bar, CodeLens)
+ * or on the selected / most recent run, and says clearly when there is none.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { PRESETS, presetConfig } from '../trainer/presets';
+import type { Run, RunManager } from '../runs/runManager';
+import { CONFIG_GLOB, type ConfigFiles } from './configFiles';
+import type { DashboardPanels } from './dashboardPanel';
+import { Disposable } from './dispose';
+
+interface Deps {
+  manager: RunManager;
+  dashboards: DashboardPanels;
+  configFiles: ConfigFiles;
+  log: vscode.LogOutputChannel;
+}
+
+const PREFIX = 'Attention Lens';
+
+function settings() {
+  return vscode.workspace.getConfiguration('attentionLens');
+}
+
+export class Commands extends Disposable {
+  constructor(private readonly d: Deps) {
+    super();
+    const reg = (id: string, fn: (...args: unknown[]) => unknown) => this._register(vscode.commands.registerCommand(id, fn));
+    reg('attentionLens.launchRun', (arg) => this.launchRun(arg));
+    reg('attentionLens.launchConfigFile', (arg) => this.launchConfigFile(arg instanceof vscode.Uri ? arg : undefined));
+    reg('attentionLens.pauseRun', (arg) => this.control(arg, 'pause'));
+    reg('attentionLens.resumeRun', (arg) => this.control(arg, 'resume'));
+    reg('attentionLens.stepRun', (arg) => this.control(arg, 'step'));
+    reg('attentionLens.stopRun', (arg) => this.control(arg, 'stop'));
+    reg('attentionLens.openDashboard', (arg) => this.openDashboard(arg));
+    reg('attentionLens.showLog', () => this.d.log.show());
+  }
+
+  /** Quick pick of the presets (and, in a trusted workspace, the workspace's run config files). */
+  private async launchRun(arg: unknown): Promise<Run | undefined> {
+    if (typeof arg === 'string') return this.launchPreset(arg);
+    type Item = vscode.QuickPickItem & { preset?: string; uri?: vscode.Uri };
+    const items: Item[] = [{ label: 'Presets', kind: vscode.QuickPickItemKind.Separator }];
+    for (const p of PRESETS) items.push({ label: p.name, detail: p.description, preset: p.name });
+    if (vscode.workspace.isTrusted) {
+      const files = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 100);
+      if (files.length > 0) {
+        items.push({ label: 'Run config files', kind: vscode.QuickPickItemKind.Separator });
+        for (const uri of files) items.push({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri, iconPath: new vscode.ThemeIcon('json') });
+      }
+    }
+    const pick = await vscode.window.showQuickPick(items, { title: `${PREFIX}: Launch Run`, placeHolder: 'Choose an experiment to train', matchOnDetail: true });
+    if (!pick) return undefined;
+    if (pick.preset) return this.launchPreset(pick.preset);
+    if (pick.uri) return this.launchConfigFile(pick.uri);
+    return undefined;
+  }
+
+  private launchPreset(name: string): Run | undefined {
+    let config;
+    try {
+      config = presetConfig(name);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`${PREFIX}: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+    const baseDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
+    return this.start(config, baseDir, name);
+  }
+
+  /** Validates a config file (errors become diagnostics) and launches it when valid. */
+  private async launchConfigFile(uri: vscode.Uri | undefined): Promise<Run | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage(`${PREFIX}: run config files are not launched in an untrusted workspace. Trust the workspace, or launch a preset.`);
+      return undefined;
+    }
+    if (!uri) {
+      const active = vscode.window.activeTextEditor?.document.uri;
+      if (active && active.path.endsWith('.attnlens.json')) uri = active;
+      else {
+        const files = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 100);
+        if (files.length === 0) {
+          void vscode.window.showInformationMessage(`${PREFIX}: no run config files (*.attnlens.json) in this workspace.`);
+          return undefined;
+        }
+        const pick = await vscode.window.showQuickPick(
+          files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
+          { title: `${PREFIX}: Launch Run from Config File` },
+        );
+        if (!pick) return undefined;
+        uri = pick.uri;
+      }
+    }
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const check = this.d.configFiles.validate(doc);
+    if (!check || check.problems.length > 0 || check.config === undefined) {
+      const n = check?.problems.length ?? 0;
+      const first = check?.problems[0]?.message ?? 'not a run config file';
+      const choice = await vscode.window.showErrorMessage(
+        `${PREFIX}: ${path.basename(uri.fsPath)} is not a valid run config (${n} problem${n === 1 ? '' : 's'}: ${first}). It was not launched.`,
+        'Show Problems',
+      );
+      if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
+      return undefined;
+    }
+    return this.start(check.config, path.dirname(uri.fsPath), path.basename(uri.fsPath, '.attnlens.json'));
+  }
+
+  private start(config: unknown, baseDir: string, name: string): Run | undefined {
+    const active = this.d.manager.list().filter((r) => r.status === 'starting' || r.status === 'running' || r.status === 'paused').length;
+    const max = settings().get<number>('maxConcurrentRuns', 8);
+    if (active >= max) {
+      void vscode.window.showWarningMessage(`${PREFIX}: ${active} runs are already training (attentionLens.maxConcurrentRuns is ${max}). Stop one first.`);
+      return undefined;
+    }
+    const run = this.d.manager.launch({
+      config,
+      baseDir,
+      name,
+      startPaused: settings().get<boolean>('startPaused', false),
+      stopTimeoutMs: settings().get<number>('stopTimeoutSeconds', 3) * 1000,
+    });
+    this.d.log.info(`launched ${run.name} (run ${run.id})`);
+    this.d.manager.select(run.id);
+    if (settings().get<boolean>('openDashboardOnLaunch', true)) this.d.dashboards.createOrShow(run, true);
+    void run.finished.then((status) => {
+      if (status === 'failed') {
+        void vscode.window.showErrorMessage(`${PREFIX}: run ${run.name} failed: ${run.statusReason ?? 'unknown reason'}`, 'Show Log').then((c) => {
+          if (c === 'Show Log') this.d.log.show();
+        });
+      }
+    });
+    return run;
+  }
+
+  /** The run a command acts on: the one passed (tree item, status bar), else the selected / most recent. */
+  private target(arg: unknown, verb: string): Run | undefined {
+    const run = isRun(arg) ? arg : typeof arg === 'string' ? this.d.manager.get(arg) : this.d.manager.selected();
+    if (!run) void vscode.window.showInformationMessage(`${PREFIX}: there is no run to ${verb}. Launch one with “${PREFIX}: Launch Run”.`);
+    return run;
+  }
+
+  private control(arg: unknown, action: 'pause' | 'resume' | 'step' | 'stop'): void {
+    const run = this.target(arg, action);
+    if (!run) return;
+    const s = run.status;
+    const live = s === 'running' || s === 'paused' || s === 'starting';
+    if (!live) {
+      void vscode.window.showInformationMessage(`${PREFIX}: run ${run.name} has ${s === 'failed' ? 'failed' : 'ended'} (${s}); there is nothing to ${action}.`);
+      return;
+    }
+    switch (action) {
+      case 'pause':
+        if (s === 'paused') void vscode.window.showInformationMessage(`${PREFIX}: run ${run.name} is already paused.`);
+        else run.pause();
+        return;
+      case 'resume':
+        if (s !== 'paused') void vscode.window.showInformationMessage(`${PREFIX}: run ${run.name} is not paused.`);
+        else run.resume();
+        return;
+      case 'step':
+        if (s !== 'paused') void vscode.window.showInformationMessage(`${PREFIX}: pause run ${run.name} first; Step trains exactly one step of a paused run.`);
+        else run.stepOnce();
+        return;
+      case 'stop':
+        run.stop();
+        return;
+    }
+  }
+
+  private openDashboard(arg: unknown): void {
+    const run = this.target(arg, 'show');
+    if (!run) return;
+    this.d.manager.select(run.id);
+    this.d.dashboards.createOrShow(run);
+  }
+}
+
+function isRun(v: unknown): v is Run {
+  return typeof v === 'object' && v !== null && 'history' in v && 'process' in v && typeof (v as { id?: unknown }).id === 'string';
+}

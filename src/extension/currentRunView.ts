@@ -1,0 +1,47 @@
+/** The compact side view: the selected run's loss sparkline and its current attention. */
+import * as vscode from 'vscode';
+import type { RunManager } from '../runs/runManager';
+import { Disposable, toDisposable } from './dispose';
+import { missingRunSnapshot, WebviewBridge, type BridgeHost } from './webviewBridge';
+import { renderWebview, webviewOptions } from './webviewContent';
+
+export const CURRENT_RUN_VIEW_ID = 'attentionLens.current';
+
+export class CurrentRunView extends Disposable implements vscode.WebviewViewProvider {
+  private bridge: WebviewBridge | undefined;
+
+  constructor(
+    private readonly host: BridgeHost & { manager: RunManager },
+    private readonly extensionUri: vscode.Uri,
+  ) {
+    super();
+    this._register(vscode.window.registerWebviewViewProvider(CURRENT_RUN_VIEW_ID, this));
+    this._register(toDisposable(host.manager.on('selectionChanged', (run) => this.bridge?.showRun(run?.id))));
+    this._register(
+      toDisposable(
+        host.manager.on('runAdded', (run) => {
+          if (this.host.manager.selected()?.id === run.id) this.bridge?.showRun(run.id);
+        }),
+      ),
+    );
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    view.webview.options = webviewOptions(this.extensionUri);
+    this.bridge?.dispose();
+    const bridge = new WebviewBridge(view.webview, this.host, this.host.manager.selected()?.id, (id) =>
+      missingRunSnapshot(id, 'No run yet: launch one with “Attention Lens: Launch Run”.'),
+    );
+    this.bridge = bridge;
+    view.webview.html = renderWebview(view.webview, this.extensionUri, 'sidebar', 'Current Run');
+    view.onDidDispose(() => {
+      bridge.dispose();
+      if (this.bridge === bridge) this.bridge = undefined;
+    });
+  }
+
+  override dispose(): void {
+    this.bridge?.dispose();
+    super.dispose();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Dashboard panels, one per run, opened beside the editor. createOrShow reveals an existing
+ * panel; a panel restored after a window reload (the serializer) reconnects to its run if the
+ * run is still known and otherwise says that the run is gone.
+ */
+import * as vscode from 'vscode';
+import type { Run } from '../runs/runManager';
+import { Disposable } from './dispose';
+import { missingRunSnapshot, WebviewBridge, type BridgeHost } from './webviewBridge';
+import { renderWebview, webviewOptions } from './webviewContent';
+
+export const DASHBOARD_VIEW_TYPE = 'attentionLens.dashboard';
+
+class DashboardPanel extends Disposable {
+  readonly bridge: WebviewBridge;
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly runId: string | undefined,
+    host: BridgeHost,
+    extensionUri: vscode.Uri,
+    onDispose: () => void,
+  ) {
+    super();
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activity.svg');
+    panel.webview.options = webviewOptions(extensionUri);
+    this.bridge = this._register(
+      new WebviewBridge(panel.webview, host, runId, (id) =>
+        missingRunSnapshot(id, 'This run is not running in this window any more (runs end when the window reloads or closes).'),
+      ),
+    );
+    panel.webview.html = renderWebview(panel.webview, extensionUri, 'dashboard', panel.title);
+    this._register(panel.onDidDispose(() => {
+      onDispose();
+      this.dispose();
+    }));
+  }
+}
+
+export class DashboardPanels extends Disposable implements vscode.WebviewPanelSerializer {
+  private readonly panels = new Map<string, DashboardPanel>();
+
+  constructor(
+    private readonly host: BridgeHost,
+    private readonly extensionUri: vscode.Uri,
+  ) {
+    super();
+    this._register(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, this));
+  }
+
+  /** Reveals the run's dashboard, creating it beside the active editor when needed. */
+  createOrShow(run: Run, preserveFocus = false): void {
+    const existing = this.panels.get(run.id);
+    if (existing) {
+      existing.panel.reveal(undefined, preserveFocus);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      DASHBOARD_VIEW_TYPE,
+      `Attention: ${run.name}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      webviewOptions(this.extensionUri),
+    );
+    this.track(panel, run.id);
+  }
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const runId = isObj(state) && typeof state['runId'] === 'string' ? state['runId'] : undefined;
+    this.track(panel, runId);
+  }
+
+  private track(panel: vscode.WebviewPanel, runId: string | undefined): void {
+    const key = runId ?? `orphan-${Math.random()}`;
+    this.panels.get(key)?.dispose();
+    this.panels.set(key, new DashboardPanel(panel, runId, this.host, this.extensionUri, () => this.panels.delete(key)));
+  }
+
+  /** Open panels (tests and the status bar read this). */
+  get count(): number {
+    return this.panels.size;
+  }
+
+  override dispose(): void {
+    for (const p of this.panels.values()) p.dispose();
+    this.panels.clear();
+    super.dispose();
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}

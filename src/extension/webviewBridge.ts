@@ -1,0 +1,150 @@
+/**
+ * Connects one webview (a dashboard panel or the side view) to the run it shows: the
+ * `ready` handshake with a version check, a snapshot on ready, then coalesced updates and
+ * status changes; commands from the page act on the run. Everything the page sends passes
+ * the protocol guard first; rejected messages are logged and counted.
+ */
+import * as vscode from 'vscode';
+import { PROTOCOL_VERSION, assertNever, type HostToWebview, type RunSnapshot } from '../protocol/messages';
+import { isWebviewToHost } from '../protocol/guards';
+import type { Run, RunManager } from '../runs/runManager';
+import { Disposable, toDisposable } from './dispose';
+
+export interface BridgeHost {
+  readonly manager: RunManager;
+  readonly log: vscode.LogOutputChannel;
+}
+
+export class WebviewBridge extends Disposable {
+  private ready = false;
+  private runId: string | undefined;
+  rejectedMessages = 0;
+
+  constructor(
+    private readonly webview: vscode.Webview,
+    private readonly host: BridgeHost,
+    runId: string | undefined,
+    /** A snapshot to show when the run is not (or no longer) known. */
+    private readonly missing: (runId: string | undefined) => RunSnapshot,
+  ) {
+    super();
+    this.runId = runId;
+    this._register(webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
+    this._register(
+      toDisposable(
+        host.manager.on('runUpdate', (run, msg) => {
+          if (this.ready && run.id === this.runId) void this.post(msg);
+        }),
+      ),
+    );
+    this._register(
+      toDisposable(
+        host.manager.on('runChanged', (run) => {
+          if (this.ready && run.id === this.runId) void this.post(run.statusMessage());
+        }),
+      ),
+    );
+  }
+
+  get currentRunId(): string | undefined {
+    return this.runId;
+  }
+
+  /** Shows another run (the side view follows the selection). */
+  showRun(runId: string | undefined): void {
+    if (runId === this.runId) return;
+    this.runId = runId;
+    if (this.ready) this.sendSnapshot();
+  }
+
+  private run(): Run | undefined {
+    return this.runId === undefined ? undefined : this.host.manager.get(this.runId);
+  }
+
+  private sendSnapshot(): void {
+    const run = this.run();
+    void this.post({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot: run ? run.snapshot() : this.missing(this.runId) });
+  }
+
+  private post(msg: HostToWebview): Thenable<boolean> {
+    return this.webview.postMessage(msg);
+  }
+
+  private receive(m: unknown): void {
+    if (!isWebviewToHost(m)) {
+      this.rejectedMessages++;
+      this.host.log.warn(`dashboard sent an invalid message (dropped): ${describe(m)}`);
+      return;
+    }
+    switch (m.type) {
+      case 'ready':
+        if (m.protocolVersion !== PROTOCOL_VERSION) {
+          this.host.log.error(`dashboard speaks protocol ${m.protocolVersion}, the extension ${PROTOCOL_VERSION}`);
+          void this.post({ type: 'protocolMismatch', expected: PROTOCOL_VERSION, received: m.protocolVersion });
+          void vscode.window.showErrorMessage(`Attention Lens: the dashboard speaks protocol version ${m.protocolVersion} but the extension speaks ${PROTOCOL_VERSION}. Reload the window.`);
+          return;
+        }
+        this.ready = true;
+        this.sendSnapshot();
+        return;
+      case 'pauseRun':
+        this.act(m.runId, (r) => r.pause());
+        return;
+      case 'resumeRun':
+        this.act(m.runId, (r) => r.resume());
+        return;
+      case 'stepRun':
+        this.act(m.runId, (r) => r.stepOnce());
+        return;
+      case 'stopRun':
+        this.act(m.runId, (r) => r.stop());
+        return;
+      case 'requestAttention': {
+        const run = this.host.manager.get(m.runId);
+        const frame = run?.attentionAt(m.step);
+        if (frame) void this.post({ type: 'attentionLoaded', runId: m.runId, frame });
+        return;
+      }
+      default:
+        assertNever(m);
+    }
+  }
+
+  private act(runId: string, fn: (r: Run) => void): void {
+    const run = this.host.manager.get(runId);
+    if (run) fn(run);
+    else this.host.log.warn(`dashboard asked for unknown run ${runId}`);
+  }
+}
+
+function describe(m: unknown): string {
+  try {
+    const s = JSON.stringify(m);
+    return s === undefined ? String(m) : s.length > 200 ? s.slice(0, 200) + '…' : s;
+  } catch {
+    return String(m);
+  }
+}
+
+/** A snapshot for a run id the manager does not know (e.g. restored after a reload). */
+export function missingRunSnapshot(runId: string | undefined, reason: string): RunSnapshot {
+  return {
+    runId: runId ?? 'none',
+    status: 'stopped',
+    statusReason: reason,
+    info: undefined,
+    scalars: { n: 0, step: new Float64Array(0), loss: new Float64Array(0), trainAccuracy: new Float64Array(0), gradNorms: new Float64Array(0), weightNorms: new Float64Array(0) },
+    evals: [],
+    attentionSteps: [],
+    latestAttention: undefined,
+    identity: [],
+  };
+}
+
+/** A random nonce for the CSP. */
+export function nonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
+  return s;
+}

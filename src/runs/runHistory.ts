@@ -1,0 +1,338 @@
+/**
+ * The host's record of one run: everything its trainer reported, kept for the life of the
+ * run so a webview opened at any time can be given the whole picture (`snapshot`) and then
+ * what is new (`drainUpdate`).
+ *
+ * Memory. Per-step scalars live in columns of typed-array chunks, never in per-step objects:
+ *   step, loss, trainAccuracy        Float64   3 × 8 B
+ *   gradNorms, weightNorms (G each)  Float32   2 × 4·G B
+ * i.e. 24 + 8·G bytes per step (56 B for the Lu model's 4 groups), plus the unfilled part of
+ * the last chunk (chunks grow 1,024 → 65,536 rows, so at most max(n, 65,536) rows of slack;
+ * about 59 B/step at a million steps with G = 4). Nothing is copied when a column grows.
+ * Identity rows (Lu on the synthetic task, every step) add 8 + 16·K bytes per step for K
+ * topic words (Float32). Evaluations and attention frames are sparse (every evalEvery /
+ * captureEvery steps) and kept as they arrived.
+ */
+import type {
+  AttentionFrame,
+  AttentionMapData,
+  EvalPoint,
+  HostToWebview,
+  IdentityData,
+  IdentityPoint,
+  RunInfo,
+  RunSnapshot,
+  RunStatus,
+  RunSummaryData,
+  ScalarChunk,
+  StepData,
+} from '../protocol/messages';
+
+export type StepsAppended = Extract<HostToWebview, { type: 'stepsAppended' }>;
+
+/** Rows of the first chunk; each next chunk doubles, up to MAX_CHUNK_ROWS. */
+const FIRST_CHUNK_ROWS = 1024;
+const MAX_CHUNK_ROWS = 65536;
+/** Identity points in a snapshot or in one update, at most (subsampled, always with the latest). */
+export const MAX_IDENTITY_POINTS = 2000;
+
+/** A growable column of fixed-width rows stored in typed-array chunks; growth never copies. */
+export class Column {
+  private readonly chunks: (Float32Array | Float64Array)[] = [];
+  /** First row of each chunk. */
+  private readonly starts: number[] = [];
+  private cur: Float32Array | Float64Array | undefined;
+  private curRows = 0;
+  private curCap = 0;
+  /** Rows appended. */
+  length = 0;
+
+  constructor(
+    /** Values per row. */
+    readonly width: number,
+    readonly precision: 'f32' | 'f64',
+  ) {}
+
+  /** Bytes allocated (capacity, not length). */
+  get byteLength(): number {
+    let b = 0;
+    for (const c of this.chunks) b += c.byteLength;
+    return b;
+  }
+
+  private grow(): Float32Array | Float64Array {
+    const rows = Math.min(FIRST_CHUNK_ROWS * 2 ** Math.min(this.chunks.length, 10), MAX_CHUNK_ROWS);
+    const n = rows * this.width;
+    const c = this.precision === 'f32' ? new Float32Array(n) : new Float64Array(n);
+    this.chunks.push(c);
+    this.starts.push(this.length);
+    this.cur = c;
+    this.curRows = 0;
+    this.curCap = rows;
+    return c;
+  }
+
+  /** Appends one row of `width` values. */
+  push(row: ArrayLike<number>): void {
+    const c = this.cur && this.curRows < this.curCap ? this.cur : this.grow();
+    const w = this.width;
+    const o = this.curRows * w;
+    for (let j = 0; j < w; j++) c[o + j] = row[j]!;
+    this.curRows++;
+    this.length++;
+  }
+
+  /** Appends one value (width-1 columns). */
+  push1(v: number): void {
+    const c = this.cur && this.curRows < this.curCap ? this.cur : this.grow();
+    c[this.curRows] = v;
+    this.curRows++;
+    this.length++;
+  }
+
+  private chunkOf(row: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Value j of row i. */
+  get(i: number, j = 0): number {
+    if (i < 0 || i >= this.length) return NaN;
+    const k = this.chunkOf(i);
+    return this.chunks[k]![(i - this.starts[k]!) * this.width + j]!;
+  }
+
+  /** Rows [start, end) into `out` at row offset 0, as float64: ((end − start) × width). */
+  copyRows(start: number, end: number, out: Float64Array): Float64Array {
+    const w = this.width;
+    let row = start;
+    let k = row < end ? this.chunkOf(row) : 0;
+    while (row < end) {
+      const c = this.chunks[k]!;
+      const from = row - this.starts[k]!;
+      const rowsHere = Math.min(end - row, c.length / w - from);
+      out.set(c.subarray(from * w, (from + rowsHere) * w), (row - start) * w);
+      row += rowsHere;
+      k++;
+    }
+    return out;
+  }
+}
+
+/** Indices of at most `max` of the rows [start, end), evenly spread, always with the first and last. */
+function subsample(start: number, end: number, max: number): number[] {
+  const n = end - start;
+  if (n <= 0) return [];
+  if (n <= max) return Array.from({ length: n }, (_, i) => start + i);
+  const out: number[] = [];
+  for (let i = 0; i < max; i++) out.push(start + Math.round((i * (n - 1)) / (max - 1)));
+  return out;
+}
+
+export class RunHistory {
+  /** From runStarted. */
+  info: RunInfo | undefined;
+  /** From runCompleted. */
+  summary: RunSummaryData | undefined;
+
+  // Scalars, one row per step.
+  private readonly stepCol = new Column(1, 'f64');
+  private readonly lossCol = new Column(1, 'f64');
+  private readonly accCol = new Column(1, 'f64');
+  private gradCol: Column | undefined; // (n × G)
+  private weightCol: Column | undefined; // (n × G)
+
+  private readonly evals: EvalPoint[] = [];
+  private readonly attentionSteps: number[] = [];
+  private readonly frames: AttentionMapData[][][] = [];
+
+  // Identity, one row per step that reported it.
+  private readonly idStep = new Column(1, 'f64');
+  private idCols: { score: Column; measured: Column; theory: Column; relError: Column } | undefined; // each (n × K)
+
+  // What drainUpdate has handed out so far.
+  private drained = { scalars: 0, evals: 0, attention: 0, identity: 0 };
+
+  /** Steps recorded. */
+  get length(): number {
+    return this.stepCol.length;
+  }
+
+  /** The last step recorded (0 before the first). */
+  get lastStep(): number {
+    return this.length > 0 ? this.stepCol.get(this.length - 1) : 0;
+  }
+
+  /** Parameter groups per step (undefined before the first step or runStarted). */
+  get groups(): number | undefined {
+    return this.gradCol?.width;
+  }
+
+  /** Bytes allocated for the per-step scalars (typed-array capacities). */
+  get scalarBytes(): number {
+    return this.stepCol.byteLength + this.lossCol.byteLength + this.accCol.byteLength + (this.gradCol?.byteLength ?? 0) + (this.weightCol?.byteLength ?? 0);
+  }
+
+  /** Bytes allocated for the identity rows. */
+  get identityBytes(): number {
+    const c = this.idCols;
+    return this.idStep.byteLength + (c ? c.score.byteLength + c.measured.byteLength + c.theory.byteLength + c.relError.byteLength : 0);
+  }
+
+  /** Identity rows recorded. */
+  get identityLength(): number {
+    return this.idStep.length;
+  }
+
+  setInfo(info: RunInfo): void {
+    this.info = info;
+    this.ensureGroups(info.groups.length);
+  }
+
+  setSummary(summary: RunSummaryData): void {
+    this.summary = summary;
+  }
+
+  private ensureGroups(g: number): void {
+    if (this.gradCol) {
+      if (this.gradCol.width !== g) throw new Error(`a step has ${g} norms, the run has ${this.gradCol.width} groups`);
+      return;
+    }
+    this.gradCol = new Column(g, 'f32');
+    this.weightCol = new Column(g, 'f32');
+  }
+
+  /** Records one step. Steps must increase (the run process rejects any that do not). */
+  appendStep(d: StepData): void {
+    if (this.length > 0 && d.step <= this.lastStep) throw new Error(`step ${d.step} after step ${this.lastStep}`);
+    this.ensureGroups(d.gradNorms.length);
+    if (d.weightNorms.length !== d.gradNorms.length) throw new Error('gradNorms and weightNorms differ in length');
+    if (d.identity) this.ensureIdentity(d.identity);
+    this.stepCol.push1(d.step);
+    this.lossCol.push1(d.loss);
+    this.accCol.push1(d.trainAccuracy);
+    this.gradCol!.push(d.gradNorms);
+    this.weightCol!.push(d.weightNorms);
+    if (d.eval) this.evals.push({ step: d.step, ...d.eval });
+    if (d.attention) {
+      this.attentionSteps.push(d.step);
+      this.frames.push(d.attention);
+    }
+    if (d.identity) {
+      const c = this.idCols!;
+      this.idStep.push1(d.step);
+      c.score.push(d.identity.score);
+      c.measured.push(d.identity.measured);
+      c.theory.push(d.identity.theory);
+      c.relError.push(d.identity.relError);
+    }
+  }
+
+  private ensureIdentity(id: IdentityData): void {
+    const k = id.score.length;
+    if (this.idCols) {
+      if (this.idCols.score.width !== k) throw new Error(`identity for ${k} topic words, the run has ${this.idCols.score.width}`);
+      return;
+    }
+    this.idCols = { score: new Column(k, 'f32'), measured: new Column(k, 'f32'), theory: new Column(k, 'f32'), relError: new Column(k, 'f32') };
+  }
+
+  /** Scalars of steps [start, end) (row indices, not step numbers), columnar float64. */
+  scalars(start = 0, end = this.length): ScalarChunk {
+    const n = Math.max(0, end - start);
+    const g = this.gradCol?.width ?? 0;
+    return {
+      n,
+      step: this.stepCol.copyRows(start, end, new Float64Array(n)),
+      loss: this.lossCol.copyRows(start, end, new Float64Array(n)),
+      trainAccuracy: this.accCol.copyRows(start, end, new Float64Array(n)),
+      gradNorms: this.gradCol ? this.gradCol.copyRows(start, end, new Float64Array(n * g)) : new Float64Array(0),
+      weightNorms: this.weightCol ? this.weightCol.copyRows(start, end, new Float64Array(n * g)) : new Float64Array(0),
+    };
+  }
+
+  /** The attention captured at `step` or the latest capture before it; undefined if none is that early. */
+  attentionAt(step: number): AttentionFrame | undefined {
+    const s = this.attentionSteps;
+    let lo = 0;
+    let hi = s.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid]! <= step) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? undefined : { step: s[found]!, probes: this.frames[found]! };
+  }
+
+  /** The latest captured attention. */
+  latestAttention(): AttentionFrame | undefined {
+    const i = this.frames.length - 1;
+    return i < 0 ? undefined : { step: this.attentionSteps[i]!, probes: this.frames[i]! };
+  }
+
+  private identityPoints(start: number, end: number): IdentityPoint[] {
+    const c = this.idCols;
+    if (!c) return [];
+    const k = c.score.width;
+    return subsample(start, end, MAX_IDENTITY_POINTS).map((i) => ({
+      step: this.idStep.get(i),
+      score: c.score.copyRows(i, i + 1, new Float64Array(k)),
+      measured: c.measured.copyRows(i, i + 1, new Float64Array(k)),
+      theory: c.theory.copyRows(i, i + 1, new Float64Array(k)),
+      relError: c.relError.copyRows(i, i + 1, new Float64Array(k)),
+    }));
+  }
+
+  /** Everything a (re)opened dashboard shows. Identity is subsampled to ≤ MAX_IDENTITY_POINTS, with the latest. */
+  snapshot(runId: string, status: RunStatus, reason?: string): RunSnapshot {
+    const snap: RunSnapshot = {
+      runId,
+      status,
+      info: this.info,
+      scalars: this.scalars(),
+      evals: this.evals.map((e) => ({ ...e })),
+      attentionSteps: [...this.attentionSteps],
+      latestAttention: this.latestAttention(),
+      identity: this.identityPoints(0, this.idStep.length),
+    };
+    if (reason !== undefined) snap.statusReason = reason;
+    if (this.summary) snap.summary = this.summary;
+    return snap;
+  }
+
+  /** Whether anything arrived since the last drainUpdate. */
+  get hasUndrained(): boolean {
+    const d = this.drained;
+    return d.scalars < this.length || d.evals < this.evals.length || d.attention < this.frames.length || d.identity < this.idStep.length;
+  }
+
+  /**
+   * Everything since the last drain as one `stepsAppended` (undefined when nothing is new).
+   * latestAttention is the newest frame when frames arrived; identity is subsampled to
+   * ≤ MAX_IDENTITY_POINTS with the latest.
+   */
+  drainUpdate(runId: string): StepsAppended | undefined {
+    if (!this.hasUndrained) return undefined;
+    const d = this.drained;
+    const msg: StepsAppended = {
+      type: 'stepsAppended',
+      runId,
+      scalars: this.scalars(d.scalars, this.length),
+      evals: this.evals.slice(d.evals).map((e) => ({ ...e })),
+      attentionSteps: this.attentionSteps.slice(d.attention),
+      identity: this.identityPoints(d.identity, this.idStep.length),
+    };
+    if (d.attention < this.frames.length) msg.latestAttention = this.latestAttention()!;
+    this.drained = { scalars: this.length, evals: this.evals.length, attention: this.frames.length, identity: this.idStep.length };
+    return msg;
+  }
+}

