@@ -102,7 +102,8 @@ export function isStepData(v: unknown, groups?: number): v is StepData {
     opt(v['eval'], isEval) &&
     opt(v['attention'], isProbeMaps) &&
     opt(v['identity'], isIdentity) &&
-    isNum(v['stepMs'])
+    isNum(v['stepMs']) &&
+    opt(v['wallTime'], isNum)
   );
 }
 
@@ -217,6 +218,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
     case 'stepsAppended':
       return (
         isStr(v['runId']) &&
+        opt(v['info'], isRunInfo) &&
         isScalarChunk(v['scalars']) &&
         Array.isArray(v['evals']) &&
         v['evals'].every(isEvalPoint) &&

@@ -94,6 +94,8 @@ export interface StepData {
   attention?: AttentionMapData[][];
   identity?: IdentityData;
   stepMs: number;
+  /** Trainer's wall clock (ms since the epoch) when the step completed. */
+  wallTime?: number;
 }
 
 export interface RunSummaryData {
@@ -180,6 +182,8 @@ export type HostToWebview =
   | {
       type: 'stepsAppended';
       runId: string;
+      /** The run's info, in the first update after it arrived (a snapshot taken earlier lacks it). */
+      info?: RunInfo;
       scalars: ScalarChunk;
       evals: EvalPoint[];
       attentionSteps: number[];

@@ -158,6 +158,8 @@ export class RunHistory {
 
   // What drainUpdate has handed out so far.
   private drained = { scalars: 0, evals: 0, attention: 0, identity: 0 };
+  /** The run info arrived and no update has carried it yet (a webview may have had a snapshot without it). */
+  private infoPending = false;
 
   /** Steps recorded. */
   get length(): number {
@@ -192,6 +194,7 @@ export class RunHistory {
 
   setInfo(info: RunInfo): void {
     this.info = info;
+    this.infoPending = true;
     this.ensureGroups(info.groups.length);
   }
 
@@ -312,7 +315,7 @@ export class RunHistory {
   /** Whether anything arrived since the last drainUpdate. */
   get hasUndrained(): boolean {
     const d = this.drained;
-    return d.scalars < this.length || d.evals < this.evals.length || d.attention < this.frames.length || d.identity < this.idStep.length;
+    return this.infoPending || d.scalars < this.length || d.evals < this.evals.length || d.attention < this.frames.length || d.identity < this.idStep.length;
   }
 
   /**
@@ -332,6 +335,8 @@ export class RunHistory {
       identity: this.identityPoints(d.identity, this.idStep.length),
     };
     if (d.attention < this.frames.length) msg.latestAttention = this.latestAttention()!;
+    if (this.infoPending && this.info) msg.info = this.info;
+    this.infoPending = false;
     this.drained = { scalars: this.length, evals: this.evals.length, attention: this.frames.length, identity: this.idStep.length };
     return msg;
   }

@@ -48,6 +48,7 @@ export function stepData(rec: StepRecord): StepData {
     gradNorms: compact(rec.gradNorms),
     weightNorms: compact(rec.weightNorms),
     stepMs: rec.stepMs,
+    wallTime: Date.now(),
   };
   if (rec.eval) out.eval = evalData(rec.eval);
   if (rec.attention) out.attention = attentionMaps(rec.attention);

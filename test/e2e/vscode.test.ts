@@ -67,9 +67,9 @@ async function runCommand(title: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-/** In an open quick pick: type to filter, then Enter on the matching row. */
-async function pickItem(label: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
+/** In the quick pick whose placeholder is `placeholder`: type to filter, then Enter on the matching row. */
+async function pickItem(label: string, placeholder = 'Choose an experiment to train'): Promise<void> {
+  const input = page.locator(`.quick-input-widget input[placeholder="${placeholder}"]`);
   await input.waitFor({ state: 'visible', timeout: 10000 });
   await input.fill(label);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10000 });
@@ -124,7 +124,14 @@ before(async () => {
   fs.mkdirSync(workspace, { recursive: true });
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
-    JSON.stringify({ 'workbench.colorTheme': 'Default Dark Modern', 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'workbench.tips.enabled': false }),
+    JSON.stringify({
+      'workbench.colorTheme': 'Default Dark Modern',
+      'workbench.startupEditor': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'workbench.tips.enabled': false,
+      'chat.disableAIFeatures': true,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    }),
   );
   // A long-running experiment to pause and step (the fast task for 200,000 epochs).
   const long = JSON.parse(fs.readFileSync(path.join(root, 'demo/watch-attention.attnlens.json'), 'utf8')) as Record<string, unknown>;

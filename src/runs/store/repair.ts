@@ -1,0 +1,35 @@
+/**
+ * Rebuilding a run's attention.idx from attention.bin, for a run whose index is torn, corrupt
+ * or missing. (Readers do not need this: they walk attention.bin past a bad index on their own;
+ * rebuilding just makes the next open fast again.)
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { crc32 } from './crc32';
+import { encodeHeader, FILES, HEADER_BYTES, INDEX_PAYLOAD_BYTES, KIND, type StoreProblem } from './format';
+import { scanAttention } from './reader';
+
+/**
+ * Writes a fresh attention.idx for the frames attention.bin holds (replacing any old index
+ * atomically) and returns how many it lists and what was wrong with attention.bin, if anything.
+ * Do not call it on a run that is still being written.
+ */
+export function rebuildAttentionIndex(dir: string): { frames: number; problems: StoreProblem[] } {
+  const { frames, problems } = scanAttention(path.join(dir, FILES.attention));
+  const rec = INDEX_PAYLOAD_BYTES + 8;
+  const b = Buffer.alloc(HEADER_BYTES + frames.length * rec);
+  encodeHeader(KIND.attentionIndex, 0).copy(b, 0);
+  frames.forEach((f, i) => {
+    const o = HEADER_BYTES + i * rec;
+    b.writeUInt32LE(INDEX_PAYLOAD_BYTES, o);
+    b.writeUInt32LE(f.step, o + 4);
+    b.writeUInt32LE(f.n, o + 8);
+    b.writeBigUInt64LE(BigInt(f.offset), o + 12);
+    b.writeUInt32LE(crc32(b, o, o + 4 + INDEX_PAYLOAD_BYTES), o + 4 + INDEX_PAYLOAD_BYTES);
+  });
+  const file = path.join(dir, FILES.attentionIndex);
+  const tmp = path.join(dir, `.${FILES.attentionIndex}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, b);
+  fs.renameSync(tmp, file);
+  return { frames: frames.length, problems };
+}

@@ -1,0 +1,185 @@
+/**
+ * Line charts of per-step series (Chart.js, animation off, pre-parsed points): each update
+ * decimates every series to min/max per pixel column, so a million-step run draws at most
+ * 2 × width points per line and a spike is never hidden.
+ */
+import {
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  ScatterController,
+  Tooltip,
+  type ChartConfiguration,
+  type ChartOptions,
+} from 'chart.js';
+import { decimateMinMax, type Decimated } from './model/decimate';
+import type { Theme } from './theme';
+
+Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** One line: where its points come from and how it looks. */
+export interface LineSpec {
+  label: string;
+  color: (t: Theme) => string;
+  /** (n) x values (steps) and (n) y values; only the first n entries count. */
+  source: () => { xs: ArrayLike<number>; ys: ArrayLike<number>; n: number };
+  /** Sparse series (evaluations): draw its points too. */
+  points?: boolean;
+  dash?: boolean;
+}
+
+export interface SeriesChartOptions {
+  log?: boolean;
+  yMin?: number;
+  yMax?: number;
+  legend?: boolean;
+  /** Called when Chart.js resized the canvas: the bucket count changed. */
+  onResize?: () => void;
+}
+
+/**
+ * Log-axis labels: powers of ten (and 2×, 5× when the axis spans under two decades),
+ * written short: 0.01, 1e-5.
+ */
+function logTick(value: number | string, _index: number, ticks: { value: number }[]): string {
+  const v = Number(value);
+  if (!(v > 0)) return '';
+  const lo = ticks[0]?.value ?? v;
+  const hi = ticks[ticks.length - 1]?.value ?? v;
+  const decades = lo > 0 && hi > 0 ? Math.abs(Math.log10(hi / lo)) : 0;
+  const mant = Math.round((v / 10 ** Math.floor(Math.log10(v) + 1e-9)) * 1000) / 1000;
+  const show = decades > 2 ? mant === 1 : mant === 1 || mant === 2 || mant === 5;
+  if (!show) return '';
+  return v >= 1e-3 && v < 1e5 ? String(Number(v.toPrecision(3))) : v.toExponential(0);
+}
+
+/** Apply the theme's fonts and colours to Chart.js's global defaults. */
+export function applyChartDefaults(theme: Theme): void {
+  Chart.defaults.font.family = theme.fontFamily;
+  Chart.defaults.font.size = Math.max(10, theme.fontSize - 2);
+  Chart.defaults.color = theme.description;
+  Chart.defaults.borderColor = theme.grid;
+}
+
+type XY = Chart<'line', Point[]>;
+
+export class SeriesChart {
+  readonly chart: XY;
+  private specs: LineSpec[] = [];
+  private readonly buffers: Decimated[] = [];
+
+  constructor(
+    canvas: HTMLCanvasElement,
+    private readonly opts: SeriesChartOptions,
+    theme: Theme,
+  ) {
+    const options: ChartOptions<'line'> = {
+      animation: false,
+      parsing: false,
+      normalized: true,
+      responsive: true,
+      maintainAspectRatio: false,
+      resizeDelay: 50,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      elements: { point: { radius: 0, hitRadius: 4 }, line: { borderWidth: 1.5, tension: 0 } },
+      scales: {
+        x: { type: 'linear', ticks: { maxTicksLimit: 6, maxRotation: 0 } },
+        y: opts.log === true ? { type: 'logarithmic', ticks: { callback: logTick } } : { type: 'linear', ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) },
+      },
+      plugins: {
+        legend: { display: opts.legend !== false, labels: { boxWidth: 10, boxHeight: 2 } },
+        tooltip: { animation: false },
+      },
+      onResize: () => opts.onResize?.(),
+    };
+    const config: ChartConfiguration<'line', Point[]> = { type: 'line', data: { datasets: [] }, options };
+    this.chart = new Chart(canvas, config);
+    this.applyTheme(theme);
+  }
+
+  setLines(specs: LineSpec[], theme: Theme): void {
+    this.specs = specs;
+    this.chart.data.datasets = specs.map((s) => ({
+      label: s.label,
+      data: [],
+      borderColor: s.color(theme),
+      backgroundColor: s.color(theme),
+      pointRadius: s.points === true ? 2 : 0,
+      borderDash: s.dash === true ? [4, 3] : [],
+    }));
+  }
+
+  /** Re-decimate every line over [xMin, xMax] and redraw once. */
+  update(xMin: number, xMax: number): void {
+    const width = this.chart.chartArea?.width ?? this.chart.canvas.clientWidth;
+    const buckets = Math.max(16, Math.round(width > 0 ? width : 300));
+    this.specs.forEach((s, i) => {
+      const ds = this.chart.data.datasets[i];
+      if (ds === undefined) return;
+      const { xs, ys, n } = s.source();
+      const d = decimateMinMax(xs, ys, 0, n, buckets, { positiveOnly: this.opts.log === true, ...(this.buffers[i] ? { out: this.buffers[i] } : {}) });
+      this.buffers[i] = d;
+      const pts: Point[] = new Array<Point>(d.length);
+      for (let k = 0; k < d.length; k++) pts[k] = { x: d.xs[k] as number, y: d.ys[k] as number };
+      ds.data = pts;
+    });
+    const x = this.chart.options.scales?.['x'];
+    if (x !== undefined) {
+      if (Number.isFinite(xMin) && Number.isFinite(xMax) && xMax > xMin) {
+        x.min = xMin;
+        x.max = xMax;
+      } else {
+        delete x.min;
+        delete x.max;
+      }
+    }
+    this.chart.update('none');
+  }
+
+  applyTheme(theme: Theme): void {
+    themeChart(this.chart, theme);
+    this.chart.data.datasets.forEach((ds, i) => {
+      const s = this.specs[i];
+      if (s === undefined) return;
+      ds.borderColor = s.color(theme);
+      ds.backgroundColor = s.color(theme);
+    });
+    this.chart.update('none');
+  }
+
+  destroy(): void {
+    this.chart.destroy();
+  }
+}
+
+/** Colours of axes, grid, legend and tooltip from the theme. */
+export function themeChart(chart: Chart<'line' | 'scatter', Point[]>, theme: Theme): void {
+  const o = chart.options;
+  o.color = theme.foreground;
+  for (const key of ['x', 'y']) {
+    const sc = o.scales?.[key];
+    if (sc === undefined) continue;
+    sc.grid = { ...(sc.grid ?? {}), color: theme.grid };
+    sc.border = { ...(sc.border ?? {}), color: theme.border };
+    sc.ticks = { ...(sc.ticks ?? {}), color: theme.description };
+    if (sc.title !== undefined) sc.title = { ...sc.title, color: theme.description };
+  }
+  const p = o.plugins;
+  if (p?.legend?.labels !== undefined) p.legend.labels.color = theme.foreground;
+  if (p?.tooltip !== undefined) {
+    p.tooltip.backgroundColor = theme.hoverBackground;
+    p.tooltip.titleColor = theme.hoverForeground;
+    p.tooltip.bodyColor = theme.hoverForeground;
+    p.tooltip.borderColor = theme.hoverBorder;
+    p.tooltip.borderWidth = 1;
+  }
+}

@@ -1,0 +1,506 @@
+/**
+ * The run dashboard: header with status and run controls, loss / accuracy / gradient-norm
+ * charts, the attention heatmaps with a step scrubber, and (Lu runs) the identity scatter.
+ * Messages only update the store and mark parts dirty; one animation frame repaints them.
+ */
+import type { AttentionFrame, HostToWebview, WebviewToHost } from '../protocol/messages';
+import type { ScaleMode } from './model/colorRamp';
+import { scaleForStage } from './model/colorRamp';
+import { encoderLayer, layersOf, luGrid } from './model/layout';
+import { Scrubber } from './model/scrubber';
+import { Changed, RunStore } from './model/store';
+import { applyChartDefaults, SeriesChart, type LineSpec } from './charts';
+import { button, select, setDisabled } from './controls';
+import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
+import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip, type Focus } from './heatmap';
+import type { ChartSeriesData, HeatmapInfo, ViewHooks } from './hooks';
+import { IdentityScatter } from './scatter';
+import { Dirty, FrameScheduler } from './scheduler';
+import { readTheme, watchTheme, type Theme } from './theme';
+import { parseViewState, type ViewState } from './viewState';
+
+export interface WebviewHost {
+  post(msg: WebviewToHost): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+/** A requestAttention without reply for this long may be sent again. */
+const REQUEST_TIMEOUT_MS = 3000;
+
+function chartCard(title: string, cls: string): { el: HTMLElement; canvas: HTMLCanvasElement; caption: HTMLElement } {
+  const canvas = h('canvas', 'al-chart-canvas');
+  const caption = h('span', 'al-card-note');
+  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title]), caption]), h('div', 'al-chart-box', {}, [canvas])]);
+  return { el, canvas, caption };
+}
+
+export class Dashboard {
+  readonly store = new RunStore();
+  private theme: Theme;
+  private readonly scheduler = new FrameScheduler((d) => this.render(d));
+  private readonly scrub = new Scrubber();
+  private vs: ViewState;
+
+  // Header
+  private readonly nameEl = h('h1', 'al-run-name', {}, ['Attention Lens']);
+  private readonly badge = h('vscode-badge', 'al-status');
+  private readonly reasonEl = h('span', 'al-reason');
+  private readonly stepEl = h('span', 'al-stat-value al-step');
+  private readonly lossEl = h('span', 'al-stat-value al-loss');
+  private readonly accEl = h('span', 'al-stat-value al-acc');
+  private readonly valEl = h('span', 'al-stat-value al-val');
+  private readonly testEl = h('span', 'al-stat-value al-test');
+  private readonly topicEl = h('span', 'al-stat-value al-topic');
+  private readonly topicStat: HTMLElement;
+  private readonly pauseBtn;
+  private readonly resumeBtn;
+  private readonly stepBtn;
+  private readonly stopBtn;
+  private readonly banner = h('div', 'al-banner', { role: 'alert', hidden: true });
+  private readonly empty = h('div', 'al-empty', {}, ['Waiting for the run…']);
+  private readonly content: HTMLElement;
+
+  // Charts
+  private readonly loss: SeriesChart;
+  private readonly accuracy: SeriesChart;
+  private readonly gradients: SeriesChart;
+  private readonly identity: IdentityScatter;
+  private readonly identityCard: HTMLElement;
+  private readonly identityNote: HTMLElement;
+
+  // Attention
+  private readonly tooltip = new Tooltip();
+  private readonly lu: LuHeatmap;
+  private readonly luLegend = new Legend('attention');
+  private readonly luBox: HTMLElement;
+  private readonly encoder: EncoderHeatmaps;
+  private readonly probeSel;
+  private readonly layerSel;
+  private readonly scaleSel;
+  private readonly range = h('input', 'al-range', { type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Attention step' });
+  private readonly scrubLabel = h('span', 'al-scrub-label', { 'aria-live': 'polite' });
+  private readonly liveBtn;
+  private dragging = false;
+
+  /** The frame on screen and what it was painted with. */
+  private shown: AttentionFrame | undefined;
+  private paintedKey = '';
+  /** Scrubber requests: one in flight at a time; the reply's frame answers `inflight.step`. */
+  private wanted: number | undefined;
+  private inflight: { step: number; at: number } | undefined;
+  private readonly alias = new Map<number, number>();
+
+  constructor(
+    root: HTMLElement,
+    private readonly host: WebviewHost,
+  ) {
+    this.theme = readTheme();
+    applyChartDefaults(this.theme);
+    this.vs = parseViewState(host.getState());
+    const post = (type: 'pauseRun' | 'resumeRun' | 'stepRun' | 'stopRun') => () => {
+      if (this.store.runId !== undefined) this.host.post({ type, runId: this.store.runId });
+    };
+    this.pauseBtn = button('Pause', 'al-pause', post('pauseRun'));
+    this.resumeBtn = button('Resume', 'al-resume', post('resumeRun'));
+    this.stepBtn = button('Step', 'al-stepbtn', post('stepRun'), true);
+    this.stopBtn = button('Stop', 'al-stop', post('stopRun'), true);
+    this.liveBtn = button('Live', 'al-live', () => this.goLive(), true);
+
+    const stat = (label: string, value: HTMLElement): HTMLElement => h('div', 'al-stat', {}, [h('span', 'al-stat-label', {}, [label]), value]);
+    this.topicStat = stat('topic attention', this.topicEl);
+    const header = h('header', 'al-header', {}, [
+      h('div', 'al-title-row', {}, [this.nameEl, this.badge, this.reasonEl]),
+      h('div', 'al-stats', {}, [stat('step', this.stepEl), stat('loss', this.lossEl), stat('train acc', this.accEl), stat('val acc', this.valEl), stat('test acc', this.testEl), this.topicStat]),
+      h('div', 'al-actions', { role: 'toolbar', 'aria-label': 'Run controls' }, [this.pauseBtn, this.resumeBtn, this.stepBtn, this.stopBtn]),
+    ]);
+
+    const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
+    const lossCard = chartCard('Loss', 'al-loss-card');
+    const accCard = chartCard('Accuracy', 'al-acc-card');
+    const gradCard = chartCard('Gradient norm per parameter group (log)', 'al-grad-card');
+    const idCard = chartCard('Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', 'al-identity-card');
+    this.identityCard = idCard.el;
+    this.identityNote = idCard.caption;
+    this.loss = new SeriesChart(lossCard.canvas, { onResize }, this.theme);
+    this.accuracy = new SeriesChart(accCard.canvas, { yMin: 0, yMax: 1, onResize }, this.theme);
+    this.gradients = new SeriesChart(gradCard.canvas, { log: true, onResize }, this.theme);
+    this.identity = new IdentityScatter(idCard.canvas, this.theme);
+
+    this.lu = new LuHeatmap(this.tooltip);
+    this.luBox = h('div', 'al-lu-box', {}, [this.luLegend.el, this.lu.el]);
+    this.encoder = new EncoderHeatmaps(this.tooltip, (f) => this.setFocus(f));
+    this.probeSel = select('Probe', 'al-probe', (v) => this.choose({ probe: Number(v) }));
+    this.layerSel = select('Layer', 'al-layer', (v) => this.choose({ layer: Number(v) }));
+    this.scaleSel = select('Colour scale', 'al-scale', (v) => this.choose({ scale: v === 'auto' ? 'auto' : 'fixed' }));
+    this.scaleSel.setOptions(
+      [
+        { value: 'fixed', label: 'weights 0 – 1' },
+        { value: 'auto', label: 'up to the largest value' },
+      ],
+      this.vs.scale,
+    );
+    this.range.addEventListener('input', () => this.scrubTo(Number(this.range.value)));
+    this.range.addEventListener('pointerdown', () => (this.dragging = true));
+    const endDrag = (): void => {
+      this.dragging = false;
+      this.scheduler.invalidate(Dirty.View);
+    };
+    this.range.addEventListener('pointerup', endDrag);
+    this.range.addEventListener('change', endDrag);
+    this.range.addEventListener('keydown', (e) => this.scrubKey(e));
+
+    const attention = h('section', 'al-card al-attention', { 'aria-label': 'Attention' }, [
+      h('div', 'al-attn-head', {}, [h('h2', 'al-card-title', {}, ['Attention']), h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.scaleSel.el])]),
+      h('div', 'al-scrubber', {}, [this.range, this.scrubLabel, this.liveBtn]),
+      this.luBox,
+      this.encoder.el,
+    ]);
+    this.content = h('main', 'al-content', { hidden: true }, [h('div', 'al-charts', {}, [lossCard.el, accCard.el, gradCard.el]), attention, this.identityCard]);
+    root.replaceChildren(header, this.banner, this.empty, this.content);
+
+    watchTheme(() => {
+      this.theme = readTheme();
+      applyChartDefaults(this.theme);
+      this.scheduler.invalidate(Dirty.Theme);
+    });
+    this.scheduler.invalidate(Dirty.All);
+  }
+
+  receive(msg: HostToWebview): void {
+    const r = this.store.apply(msg);
+    if (r.warning !== undefined) console.warn(`[attention-lens] ${r.warning}`);
+    if ((r.changed & Changed.Run) !== 0) this.onNewRun();
+    if ((r.changed & Changed.Loaded) !== 0 && msg.type === 'attentionLoaded') {
+      if (this.inflight !== undefined && this.inflight.step !== msg.frame.step) this.alias.set(this.inflight.step, msg.frame.step);
+      this.inflight = undefined;
+      this.pump();
+    }
+    if (r.changed !== Changed.None) this.scheduler.invalidate(r.changed);
+  }
+
+  // ─── view choices ───────────────────────────────────────────────────────────────────
+
+  private saveState(): void {
+    const s = this.scrub.state;
+    this.vs = { ...this.vs, runId: this.store.runId, live: s.live };
+    if (s.step !== undefined) this.vs.step = s.step;
+    else delete this.vs.step;
+    this.host.setState(this.vs);
+  }
+
+  private choose(c: Partial<Pick<ViewState, 'probe' | 'layer' | 'scale'>>): void {
+    this.vs = { ...this.vs, ...c };
+    this.saveState();
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  private setFocus(f: Focus): void {
+    this.vs = { ...this.vs, focus: f };
+    this.saveState();
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  private onNewRun(): void {
+    this.scrub.setStops(this.store.attentionSteps);
+    this.alias.clear();
+    this.inflight = undefined;
+    this.wanted = undefined;
+    this.shown = undefined;
+    this.paintedKey = '';
+    if (this.vs.runId === this.store.runId) this.scrub.restore({ live: this.vs.live, step: this.vs.step });
+    else {
+      this.scrub.goLive();
+      this.vs = { ...this.vs, runId: this.store.runId, probe: 0, layer: 0, live: true };
+      delete this.vs.focus;
+      delete this.vs.step;
+    }
+    this.saveState();
+    if (!this.scrub.live && this.scrub.step !== undefined) this.want(this.scrub.step);
+  }
+
+  // ─── scrubber ───────────────────────────────────────────────────────────────────────
+
+  private scrubTo(position: number): void {
+    if (this.scrub.moveTo(position)) this.afterScrub();
+  }
+
+  private scrubKey(e: KeyboardEvent): void {
+    let changed: boolean;
+    switch (e.key) {
+      case 'ArrowLeft':
+      case 'ArrowDown':
+        changed = this.scrub.moveBy(-1);
+        break;
+      case 'ArrowRight':
+      case 'ArrowUp':
+        changed = this.scrub.moveBy(1);
+        break;
+      case 'PageDown':
+        changed = this.scrub.moveBy(-10);
+        break;
+      case 'PageUp':
+        changed = this.scrub.moveBy(10);
+        break;
+      case 'Home':
+        changed = this.scrub.first !== undefined && this.scrub.moveTo(this.scrub.first);
+        break;
+      case 'End':
+        changed = this.scrub.goLive();
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+    if (changed) this.afterScrub();
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  private goLive(): void {
+    if (this.scrub.goLive()) this.afterScrub();
+  }
+
+  private afterScrub(): void {
+    this.saveState();
+    const step = this.scrub.step;
+    if (!this.scrub.live && step !== undefined) this.want(step);
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  private frameFor(step: number): AttentionFrame | undefined {
+    const f = this.store.frameAt(step);
+    if (f !== undefined) return f;
+    const a = this.alias.get(step);
+    return a !== undefined ? this.store.frameAt(a) : undefined;
+  }
+
+  private want(step: number): void {
+    this.wanted = step;
+    this.pump();
+  }
+
+  /** Ask the host for the wanted frame unless it is here or a request is still out. */
+  private pump(): void {
+    const step = this.wanted;
+    if (step === undefined || this.store.runId === undefined) return;
+    if (this.frameFor(step) !== undefined || this.scrub.live) {
+      this.wanted = undefined;
+      return;
+    }
+    const now = performance.now();
+    if (this.inflight !== undefined && now - this.inflight.at < REQUEST_TIMEOUT_MS) return;
+    this.inflight = { step, at: now };
+    this.host.post({ type: 'requestAttention', runId: this.store.runId, step });
+  }
+
+  // ─── rendering ──────────────────────────────────────────────────────────────────────
+
+  private render(d: number): void {
+    const s = this.store;
+    const hasRun = s.runId !== undefined;
+    setHidden(this.empty, hasRun || s.protocolError !== undefined);
+    setHidden(this.content, !hasRun);
+    setHidden(this.banner, s.protocolError === undefined);
+    setText(this.banner, s.protocolError ?? '');
+    if ((d & (Changed.Run | Dirty.Theme)) !== 0) this.setupCharts();
+    if ((d & (Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals)) !== 0) this.renderHeader();
+    if (!hasRun) return;
+    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Dirty.Size | Dirty.Theme)) !== 0) this.renderCharts();
+    if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
+    if ((d & (Changed.Run | Changed.Identity | Dirty.Theme)) !== 0) this.renderIdentity();
+  }
+
+  private renderHeader(): void {
+    const s = this.store;
+    const info = s.info;
+    setText(this.nameEl, info?.name ?? s.runId ?? 'Attention Lens');
+    setText(this.badge, s.status);
+    this.badge.className = `al-status al-status-${s.status}`;
+    setText(this.reasonEl, s.statusReason ?? '');
+    const total = info?.totalSteps;
+    setText(this.stepEl, total !== undefined && total > 0 ? `${formatInt(s.lastStep)} / ${formatInt(total)}` : formatInt(s.lastStep));
+    setText(this.lossEl, formatNum(s.loss.last));
+    setText(this.accEl, formatPct(s.trainAccuracy.last));
+    const e = s.evals;
+    setText(this.valEl, formatPct(e.length > 0 ? e.validationAccuracy.last : undefined));
+    setText(this.testEl, formatPct(e.length > 0 ? e.testAccuracy.last : undefined));
+    const topic = e.length > 0 ? e.topicAttention.last : NaN;
+    setHidden(this.topicStat, !Number.isFinite(topic));
+    setText(this.topicEl, formatNum(topic, 3));
+    const st = s.status;
+    const live = s.runId !== undefined;
+    setDisabled(this.pauseBtn, !(live && st === 'running'));
+    setDisabled(this.resumeBtn, !(live && st === 'paused'));
+    setDisabled(this.stepBtn, !(live && st === 'paused'));
+    setDisabled(this.stopBtn, !(live && (st === 'running' || st === 'paused' || st === 'starting')));
+    document.title = `${info?.name ?? 'Attention Lens'} — ${st}`;
+  }
+
+  private setupCharts(): void {
+    const s = this.store;
+    const t = this.theme;
+    const steps = (ys: () => Float64Array): LineSpec['source'] => () => ({ xs: s.step.values, ys: ys(), n: s.step.length });
+    const evals = (ys: () => Float64Array): LineSpec['source'] => () => ({ xs: s.evals.step.values, ys: ys(), n: s.evals.length });
+    this.loss.setLines(
+      [
+        { label: 'train', color: (th) => th.blue, source: steps(() => s.loss.values) },
+        { label: 'validation', color: (th) => th.orange, source: evals(() => s.evals.validationLoss.values), points: true },
+        { label: 'test', color: (th) => th.green, source: evals(() => s.evals.testLoss.values), points: true, dash: true },
+      ],
+      t,
+    );
+    const acc: LineSpec[] = [
+      { label: 'train', color: (th) => th.blue, source: steps(() => s.trainAccuracy.values) },
+      { label: 'validation', color: (th) => th.orange, source: evals(() => s.evals.validationAccuracy.values), points: true },
+      { label: 'test', color: (th) => th.green, source: evals(() => s.evals.testAccuracy.values), points: true, dash: true },
+    ];
+    if (s.info?.modelKind === 'lu') acc.push({ label: 'topic attention', color: (th) => th.purple, source: evals(() => s.evals.topicAttention.values), points: true });
+    this.accuracy.setLines(acc, t);
+    this.gradients.setLines(
+      s.groups.map((g, i) => ({ label: g, color: (th: Theme) => th.series[i % th.series.length] as string, source: steps(() => (s.gradNorms[i] ?? s.step).values) })),
+      t,
+    );
+    for (const c of [this.loss, this.accuracy, this.gradients]) c.applyTheme(t);
+    this.identity.applyTheme(t);
+  }
+
+  private renderCharts(): void {
+    const s = this.store;
+    let x0 = s.step.length > 0 ? s.step.at(0) : NaN;
+    let x1 = s.step.length > 0 ? s.step.last : NaN;
+    if (s.evals.length > 0) {
+      x0 = Math.min(Number.isFinite(x0) ? x0 : Infinity, s.evals.step.at(0));
+      x1 = Math.max(Number.isFinite(x1) ? x1 : -Infinity, s.evals.step.last);
+    }
+    for (const c of [this.loss, this.accuracy, this.gradients]) c.update(x0, x1);
+  }
+
+  private renderIdentity(): void {
+    const s = this.store;
+    const lu = s.info?.modelKind === 'lu' && (s.identity.length > 0 || (s.info.topicWords?.length ?? 0) > 0);
+    setHidden(this.identityCard, !lu);
+    if (!lu) return;
+    const m = s.info?.m ?? Math.max(1, (s.info?.probes[0]?.tokens.length ?? 21) - 1);
+    this.identity.update(s.identity, s.info?.topicWords ?? [], m, this.theme);
+    const last = s.identity[s.identity.length - 1];
+    let worst = NaN;
+    if (last !== undefined) for (let j = 0; j < last.relError.length; j++) if (!(last.relError[j]! <= worst)) worst = last.relError[j]!;
+    setText(this.identityNote, last !== undefined && Number.isFinite(worst) ? `step ${formatInt(last.step)} · m = ${m} · max relative error ${formatPct(worst)}` : `m = ${m}`);
+  }
+
+  private renderAttention(d: number): void {
+    const s = this.store;
+    const sc = this.scrub;
+    // Scrubber
+    const first = sc.first;
+    const last = sc.last;
+    this.range.disabled = sc.count < 2;
+    this.range.min = String(first ?? 0);
+    this.range.max = String(last ?? 0);
+    const step = sc.step;
+    if (!this.dragging && step !== undefined && this.range.value !== String(step)) this.range.value = String(step);
+    const frame = sc.live ? s.latestAttention : step !== undefined ? this.frameFor(step) : undefined;
+    const loading = !sc.live && frame === undefined && step !== undefined;
+    setText(
+      this.scrubLabel,
+      step === undefined ? 'no attention captured yet' : sc.live ? `step ${formatInt(step)} · live` : `step ${formatInt(step)} of ${formatInt(last ?? step)}${loading ? ' · loading…' : ''}`,
+    );
+    this.range.setAttribute('aria-valuetext', this.scrubLabel.textContent ?? '');
+    setDisabled(this.liveBtn, sc.live);
+    this.liveBtn.classList.toggle('al-is-live', sc.live);
+
+    const f = frame ?? this.shown;
+    // Without run info (a run still starting) a (1, len) map means a Lu model.
+    const isLu = (s.info?.modelKind ?? ((f?.probes[0]?.[0]?.rows ?? 1) === 1 ? 'lu' : 'encoder')) === 'lu';
+    setHidden(this.luBox, !isLu);
+    setHidden(this.encoder.el, isLu);
+    setHidden(this.probeSel.el, isLu);
+    setHidden(this.layerSel.el, isLu);
+
+    const probes = s.info?.probes.length ?? f?.probes.length ?? 0;
+    if (!isLu) {
+      const probe = Math.min(this.vs.probe, Math.max(0, probes - 1));
+      this.probeSel.setOptions(
+        Array.from({ length: probes }, (_, i) => {
+          const toks = s.info?.probes[i]?.tokens ?? [];
+          const text = toks.slice(0, 8).join(' ') + (toks.length > 8 ? ' …' : '');
+          return { value: String(i), label: `#${i} ${text}`.trim() };
+        }),
+        String(probe),
+      );
+      const layers = layersOf(f);
+      const layer = layers.includes(this.vs.layer) ? this.vs.layer : (layers[0] ?? 0);
+      this.layerSel.setOptions(
+        layers.map((l) => ({ value: String(l), label: `layer ${l}` })),
+        String(layer),
+      );
+      this.layerSel.select.disabled = layers.length < 2;
+    }
+    if (f === undefined) return;
+    const key = `${f.step}|${this.vs.probe}|${this.vs.layer}|${this.vs.scale}|${this.vs.focus?.stage}:${this.vs.focus?.head}`;
+    if (f === this.shown && key === this.paintedKey && (d & (Dirty.Theme | Changed.Run)) === 0) return;
+    this.shown = f;
+    this.paintedKey = key;
+    const pal = this.theme.heat;
+    const mode: ScaleMode = this.vs.scale;
+    if (isLu) {
+      const g = luGrid(f, s.info);
+      const scale = scaleForStage('weights', mode, g.peak);
+      this.lu.paint(g, scale, pal);
+      this.luLegend.paint(scale, pal);
+    } else {
+      const layers = layersOf(f);
+      const layer = layers.includes(this.vs.layer) ? this.vs.layer : (layers[0] ?? 0);
+      const probe = Math.min(this.vs.probe, Math.max(0, f.probes.length - 1));
+      this.encoder.paint(encoderLayer(f, s.info, probe, layer), mode, pal, this.vs.focus);
+    }
+  }
+
+  // ─── test hooks ─────────────────────────────────────────────────────────────────────
+
+  hooks(): ViewHooks {
+    const charts: Record<string, { chart: { data: { datasets: { label?: string; data: unknown[] }[] } } }> = {
+      loss: this.loss,
+      accuracy: this.accuracy,
+      gradients: this.gradients,
+      identity: this.identity,
+    };
+    const pts = (data: unknown[]): { xs: number[]; ys: number[] } => {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for (const p of data) {
+        if (typeof p === 'object' && p !== null && 'x' in p && 'y' in p) {
+          xs.push(Number(p.x));
+          ys.push(Number(p.y));
+        }
+      }
+      return { xs, ys };
+    };
+    const sched = this.scheduler;
+    return {
+      store: this.store,
+      get renders() {
+        return sched.renders;
+      },
+      flush: () => this.scheduler.flush(),
+      nextRender: () => this.scheduler.nextRender(),
+      charts: { loss: this.loss.chart, accuracy: this.accuracy.chart, gradients: this.gradients.chart, identity: this.identity.chart },
+      chartData: (name: string): ChartSeriesData[] | undefined => charts[name]?.chart.data.datasets.map((ds) => ({ label: ds.label ?? '', ...pts(ds.data) })),
+      palette: () => this.theme.heat,
+      heatmaps: (): HeatmapInfo[] => {
+        const out: HeatmapInfo[] = [];
+        const lu = this.lu.heat;
+        if (!this.luBox.hidden) out.push({ name: 'lu', canvas: lu.canvas, rows: lu.rows, cols: lu.cols, values: lu.values });
+        if (!this.encoder.el.hidden) {
+          const fh = this.encoder.focusHeat;
+          out.push({ name: 'focus', canvas: fh.canvas, rows: fh.rows, cols: fh.cols, values: fh.values });
+          for (const t of this.encoder.thumbHeats) out.push({ name: `thumb:${t.stage}:${t.head}`, canvas: t.heat.canvas, rows: t.heat.rows, cols: t.heat.cols, values: t.heat.values });
+        }
+        return out;
+      },
+      shownStep: () => this.shown?.step,
+      scrubber: () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
+    };
+  }
+
+}

@@ -1,0 +1,294 @@
+/**
+ * The webview's copy of one run: applies the host's snapshot / stepsAppended /
+ * statusChanged / attentionLoaded messages (already accepted by the protocol guard) and
+ * keeps every per-step series in growable typed arrays. No DOM: renderers read from it and
+ * repaint what `apply` reports as changed. The host is the source of truth; a new snapshot
+ * replaces everything.
+ */
+import { assertNever, PROTOCOL_VERSION } from '../../protocol/messages';
+import type {
+  AttentionFrame,
+  EvalPoint,
+  HostToWebview,
+  IdentityPoint,
+  RunInfo,
+  RunStatus,
+  RunSummaryData,
+  ScalarChunk,
+} from '../../protocol/messages';
+import { Series } from './series';
+
+/** Bit flags: what an applied message changed. */
+export const Changed = {
+  None: 0,
+  /** A new run (or the same run re-sent): everything, including layouts, must be rebuilt. */
+  Run: 1,
+  Status: 2,
+  Scalars: 4,
+  Evals: 8,
+  /** New attention steps and/or a new latest frame. */
+  Attention: 16,
+  Identity: 32,
+  /** A frame requested by the scrubber arrived. */
+  Loaded: 64,
+  /** The host reported a protocol mismatch or sent a snapshot of another version. */
+  Error: 128,
+} as const;
+
+export interface ApplyResult {
+  /** OR of Changed flags. */
+  changed: number;
+  /** Set when (part of) the message was ignored; the caller logs it. */
+  warning?: string;
+}
+
+/** Identity points kept for the scatter; older ones are thinned (every other one dropped). */
+export const MAX_IDENTITY_POINTS = 1024;
+/** Scrubbed frames kept, least recently used dropped first. */
+export const FRAME_CACHE_SIZE = 48;
+
+/** Sparse evaluation series, all the same length. */
+export class EvalSeries {
+  readonly step = new Series(64);
+  readonly validationLoss = new Series(64);
+  readonly validationAccuracy = new Series(64);
+  readonly testLoss = new Series(64);
+  readonly testAccuracy = new Series(64);
+  /** NaN where the trainer did not report it. */
+  readonly topicAttention = new Series(64);
+
+  get length(): number {
+    return this.step.length;
+  }
+
+  push(p: EvalPoint): void {
+    this.step.push(p.step);
+    this.validationLoss.push(p.validationLoss);
+    this.validationAccuracy.push(p.validationAccuracy);
+    this.testLoss.push(p.testLoss);
+    this.testAccuracy.push(p.testAccuracy);
+    this.topicAttention.push(p.topicAttention ?? NaN);
+  }
+
+  clear(): void {
+    for (const s of [this.step, this.validationLoss, this.validationAccuracy, this.testLoss, this.testAccuracy, this.topicAttention]) s.clear();
+  }
+}
+
+export class RunStore {
+  runId: string | undefined;
+  status: RunStatus = 'starting';
+  statusReason: string | undefined;
+  info: RunInfo | undefined;
+  summary: RunSummaryData | undefined;
+  /** Set when the host and this page disagree on the protocol. */
+  protocolError: string | undefined;
+
+  /** Per-step scalars, all of the same length, steps strictly increasing. */
+  readonly step = new Series();
+  readonly loss = new Series();
+  readonly trainAccuracy = new Series();
+  /** gradNorms[g] is parameter group g's gradient norm per step. */
+  gradNorms: Series[] = [];
+  weightNorms: Series[] = [];
+  readonly evals = new EvalSeries();
+
+  /** Steps at which attention was captured, increasing: the scrubber's stops. */
+  attentionSteps: number[] = [];
+  latestAttention: AttentionFrame | undefined;
+  /** Identity points (Lu runs), increasing step, at most MAX_IDENTITY_POINTS. */
+  identity: IdentityPoint[] = [];
+  /** Highest step heard of (scalars or status). */
+  lastStep = 0;
+  /** Bumped on every change of the matching part; renderers compare to skip work. */
+  version = 0;
+
+  private frames = new Map<number, AttentionFrame>();
+
+  /** Parameter group names; "group g" when the run info has not arrived. */
+  get groups(): string[] {
+    const names = this.info?.groups ?? [];
+    return this.gradNorms.map((_, g) => names[g] ?? `group ${g}`);
+  }
+
+  /** Is the run over (no more steps will come)? */
+  get finished(): boolean {
+    return this.status === 'completed' || this.status === 'stopped' || this.status === 'failed';
+  }
+
+  apply(msg: HostToWebview): ApplyResult {
+    const r = this.applyInner(msg);
+    if (r.changed !== Changed.None) this.version++;
+    return r;
+  }
+
+  /** A frame the scrubber asked for (or the latest, if that is its step). */
+  frameAt(step: number): AttentionFrame | undefined {
+    if (this.latestAttention?.step === step) return this.latestAttention;
+    const f = this.frames.get(step);
+    if (f !== undefined) {
+      // Refresh its place in the LRU order.
+      this.frames.delete(step);
+      this.frames.set(step, f);
+    }
+    return f;
+  }
+
+  private applyInner(msg: HostToWebview): ApplyResult {
+    switch (msg.type) {
+      case 'snapshot': {
+        if (msg.protocolVersion !== PROTOCOL_VERSION) {
+          this.protocolError = `The extension speaks protocol version ${msg.protocolVersion}, this page ${PROTOCOL_VERSION}. Reload the window.`;
+          return { changed: Changed.Error, warning: this.protocolError };
+        }
+        const s = msg.snapshot;
+        this.reset();
+        this.runId = s.runId;
+        this.status = s.status;
+        this.statusReason = s.statusReason;
+        this.info = s.info;
+        this.summary = s.summary;
+        this.appendScalars(s.scalars);
+        this.appendEvals(s.evals);
+        this.appendAttentionSteps(s.attentionSteps);
+        this.latestAttention = s.latestAttention;
+        this.appendIdentity(s.identity);
+        return { changed: Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals | Changed.Attention | Changed.Identity };
+      }
+      case 'stepsAppended': {
+        if (this.runId === undefined || msg.runId !== this.runId) return { changed: Changed.None, warning: `stepsAppended for run ${msg.runId}, showing ${this.runId ?? 'none'}` };
+        let changed: number = Changed.None;
+        if (msg.info !== undefined) {
+          this.info = msg.info;
+          changed |= Changed.Run;
+        }
+        const warning = this.appendScalars(msg.scalars);
+        if (msg.scalars.n > 0) changed |= Changed.Scalars | Changed.Status;
+        if (this.appendEvals(msg.evals)) changed |= Changed.Evals | Changed.Status;
+        if (this.appendAttentionSteps(msg.attentionSteps)) changed |= Changed.Attention;
+        const f = msg.latestAttention;
+        if (f !== undefined && (this.latestAttention === undefined || f.step >= this.latestAttention.step)) {
+          this.latestAttention = f;
+          if (this.attentionSteps.length === 0 || f.step > (this.attentionSteps[this.attentionSteps.length - 1] as number)) this.attentionSteps.push(f.step);
+          changed |= Changed.Attention;
+        }
+        if (this.appendIdentity(msg.identity)) changed |= Changed.Identity;
+        return warning === undefined ? { changed } : { changed, warning };
+      }
+      case 'statusChanged': {
+        if (this.runId === undefined || msg.runId !== this.runId) return { changed: Changed.None, warning: `statusChanged for run ${msg.runId}, showing ${this.runId ?? 'none'}` };
+        this.status = msg.status;
+        this.statusReason = msg.reason;
+        if (msg.summary !== undefined) this.summary = msg.summary;
+        this.lastStep = Math.max(this.lastStep, msg.step);
+        return { changed: Changed.Status };
+      }
+      case 'attentionLoaded': {
+        if (this.runId === undefined || msg.runId !== this.runId) return { changed: Changed.None, warning: `attentionLoaded for run ${msg.runId}, showing ${this.runId ?? 'none'}` };
+        this.frames.delete(msg.frame.step);
+        this.frames.set(msg.frame.step, msg.frame);
+        while (this.frames.size > FRAME_CACHE_SIZE) {
+          const oldest = this.frames.keys().next();
+          if (oldest.done === true) break;
+          this.frames.delete(oldest.value);
+        }
+        return { changed: Changed.Loaded };
+      }
+      case 'protocolMismatch':
+        this.protocolError = `The extension expected protocol version ${msg.expected}, this page speaks ${PROTOCOL_VERSION}. Reload the window.`;
+        return { changed: Changed.Error, warning: this.protocolError };
+      default:
+        return assertNever(msg);
+    }
+  }
+
+  private reset(): void {
+    this.runId = undefined;
+    this.status = 'starting';
+    this.statusReason = undefined;
+    this.info = undefined;
+    this.summary = undefined;
+    this.protocolError = undefined;
+    this.step.clear();
+    this.loss.clear();
+    this.trainAccuracy.clear();
+    this.gradNorms = [];
+    this.weightNorms = [];
+    this.evals.clear();
+    this.attentionSteps = [];
+    this.latestAttention = undefined;
+    this.identity = [];
+    this.lastStep = 0;
+    this.frames.clear();
+  }
+
+  /** Append the rows whose step is past the last one held (a re-sent row is skipped). */
+  private appendScalars(c: ScalarChunk): string | undefined {
+    if (c.n === 0) return undefined;
+    const G = c.gradNorms.length / c.n;
+    if (this.gradNorms.length === 0 && this.step.length === 0) {
+      const groups = this.info?.groups.length ?? G;
+      if (groups !== G) return `scalar chunk has ${G} norm groups, the run ${groups}; chunk dropped`;
+      this.gradNorms = Array.from({ length: G }, () => new Series());
+      this.weightNorms = Array.from({ length: G }, () => new Series());
+    } else if (G !== this.gradNorms.length) {
+      return `scalar chunk has ${G} norm groups, the run ${this.gradNorms.length}; chunk dropped`;
+    }
+    let last = this.step.length > 0 ? this.step.last : -Infinity;
+    for (let i = 0; i < c.n; i++) {
+      const s = c.step[i] as number;
+      if (!(s > last)) continue;
+      last = s;
+      this.step.push(s);
+      this.loss.push(c.loss[i] as number);
+      this.trainAccuracy.push(c.trainAccuracy[i] as number);
+      for (let g = 0; g < G; g++) {
+        (this.gradNorms[g] as Series).push(c.gradNorms[i * G + g] as number);
+        (this.weightNorms[g] as Series).push(c.weightNorms[i * G + g] as number);
+      }
+    }
+    if (this.step.length > 0) this.lastStep = Math.max(this.lastStep, this.step.last);
+    return undefined;
+  }
+
+  private appendEvals(points: EvalPoint[]): boolean {
+    let added = false;
+    for (const p of points) {
+      if (this.evals.length > 0 && !(p.step > this.evals.step.last)) continue;
+      this.evals.push(p);
+      added = true;
+    }
+    return added;
+  }
+
+  private appendAttentionSteps(steps: number[]): boolean {
+    let added = false;
+    for (const s of steps) {
+      const n = this.attentionSteps.length;
+      if (n > 0 && !(s > (this.attentionSteps[n - 1] as number))) continue;
+      this.attentionSteps.push(s);
+      added = true;
+    }
+    return added;
+  }
+
+  private appendIdentity(points: IdentityPoint[]): boolean {
+    let added = false;
+    for (const p of points) {
+      const n = this.identity.length;
+      if (n > 0 && !(p.step > (this.identity[n - 1] as IdentityPoint).step)) continue;
+      this.identity.push(p);
+      added = true;
+    }
+    if (this.identity.length > MAX_IDENTITY_POINTS) this.identity = thinKeepingLast(this.identity);
+    return added;
+  }
+}
+
+/** Drop every other element, always keeping the first and the last. */
+export function thinKeepingLast<T>(xs: T[]): T[] {
+  const out = xs.filter((_, i) => i % 2 === 0);
+  const last = xs[xs.length - 1];
+  if (xs.length % 2 === 0 && last !== undefined) out.push(last);
+  return out;
+}
