@@ -81,6 +81,9 @@ function startRun(msg: Extract<HostToTrainer, { type: 'startRun' }>): void {
       onResumed: (step) => send({ type: 'resumed', step }),
     },
     () => new Promise<void>((resolve) => setImmediate(resolve)),
+    // Yield to the event loop after every step, so a pause or stop that has arrived takes
+    // effect before the next step (costs a few microseconds per step).
+    0,
   ));
   if (msg.startPaused) l.pause('started paused');
   l.run().then(

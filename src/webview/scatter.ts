@@ -9,6 +9,9 @@ import { theoryCurve } from './model/theory';
 import { themeChart, type Point } from './charts';
 import type { Theme } from './theme';
 
+/** Points drawn per topic word; the store keeps more, the scatter shows an even subset. */
+export const MAX_POINTS_PER_WORD = 200;
+
 export class IdentityScatter {
   readonly chart: Chart<'scatter', Point[]>;
   private words: string[] = [];
@@ -37,48 +40,51 @@ export class IdentityScatter {
     this.applyTheme(theme);
   }
 
-  /** words: the topic words in IdentityData order; m: non-topic words per sentence. */
+  /**
+   * words: the topic words in IdentityData order; m: non-topic words per sentence.
+   * Draws at most MAX_POINTS_PER_WORD points per word (evenly thinned, the latest always kept)
+   * and reuses the dataset objects, so an update costs a few ms however long the run.
+   */
   update(points: readonly IdentityPoint[], words: string[], m: number, theme: Theme): void {
     this.words = words;
     const k = points.reduce((a, p) => Math.max(a, p.score.length), 0);
     let sMin = 0;
     let sMax = 1;
+    const n = points.length;
+    const stride = Math.max(1, Math.ceil(n / MAX_POINTS_PER_WORD));
     const sets: Point[][] = Array.from({ length: k }, () => []);
-    for (const p of points)
+    for (let i = 0; i < n; i++) {
+      if (i % stride !== 0 && i !== n - 1) continue;
+      const p = points[i] as IdentityPoint;
       for (let j = 0; j < p.score.length; j++) {
-        const s = p.score[j] as number;
+        const sc = p.score[j] as number;
         const y = p.measured[j] as number;
-        if (!Number.isFinite(s) || !Number.isFinite(y)) continue;
-        (sets[j] as Point[]).push({ x: s, y });
-        if (s < sMin) sMin = s;
-        if (s > sMax) sMax = s;
+        if (!Number.isFinite(sc) || !Number.isFinite(y)) continue;
+        (sets[j] as Point[]).push({ x: sc, y });
+        if (sc < sMin) sMin = sc;
+        if (sc > sMax) sMax = sc;
       }
+    }
     const pad = 0.05 * (sMax - sMin);
     const curve = theoryCurve(m, sMin, sMax + pad, 160);
-    const theory: Point[] = Array.from(curve.s, (s, i) => ({ x: s, y: curve.norm[i] as number }));
-    const last = points.length - 1;
-    this.chart.data.datasets = [
-      {
-        label: 'theory',
-        data: theory,
-        showLine: true,
-        pointRadius: 0,
-        borderWidth: 1.5,
-        borderColor: theme.foreground,
-        backgroundColor: theme.foreground,
-        borderDash: [5, 3],
-      },
-      ...sets.map((data, j) => {
-        const color = theme.series[j % theme.series.length] as string;
-        return {
-          label: words[j] ?? `topic word ${j}`,
-          data,
-          pointRadius: data.map((_, i) => (i === data.length - 1 && last >= 0 ? 4 : 2)),
-          borderColor: color,
-          backgroundColor: color,
-        };
-      }),
-    ];
+    const theory: Point[] = Array.from(curve.s, (sv, i) => ({ x: sv, y: curve.norm[i] as number }));
+    const ds = this.chart.data.datasets;
+    if (ds.length !== k + 1) {
+      this.chart.data.datasets = [
+        { label: 'theory', data: [], showLine: true, pointRadius: 0, borderWidth: 1.5, borderDash: [5, 3], borderColor: theme.foreground, backgroundColor: theme.foreground },
+        ...sets.map((_, j) => {
+          const color = theme.series[j % theme.series.length] as string;
+          return { label: words[j] ?? `topic word ${j}`, data: [] as Point[], pointRadius: 2, borderColor: color, backgroundColor: color };
+        }),
+      ];
+    }
+    const now = this.chart.data.datasets;
+    (now[0] as { data: Point[] }).data = theory;
+    sets.forEach((data, j) => {
+      const d = now[j + 1] as { data: Point[]; label?: string };
+      d.data = data;
+      d.label = words[j] ?? `topic word ${j}`;
+    });
     const x = this.chart.options.scales?.['x'];
     if (x !== undefined) {
       x.min = sMin;

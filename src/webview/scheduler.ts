@@ -1,7 +1,7 @@
 /**
  * Repaint at most once per animation frame: messages only mark parts dirty; one
  * requestAnimationFrame callback renders them all. When a render is expensive (a million-step
- * run, many charts) the next one waits a few times its cost, so the page stays responsive.
+ * run, many charts) the next one waits about its cost again, so the page stays responsive.
  */
 
 /** View-level dirty bits, above the store's Changed flags (which use bits 0–7). */
@@ -70,8 +70,10 @@ export class FrameScheduler {
       this.renders++;
     }
     const cost = performance.now() - t0;
-    // Keep rendering under ~30% of the time when it gets expensive.
-    this.notBefore = cost > 10 ? t0 + cost * 3 : 0;
+    // A render under 20 ms never delays the next frame (so streaming repaints at the update
+    // rate, ~30/s); a costlier one (a huge run on a slow machine) keeps rendering under ~50%
+    // of the time so the page stays responsive.
+    this.notBefore = cost > 20 ? t0 + cost * 2 : 0;
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();

@@ -11,9 +11,8 @@ import * as path from 'node:path';
 import { RunManager } from '../../src/runs/runManager';
 import { RunHistory } from '../../src/runs/runHistory';
 import { presetConfig } from '../../src/trainer/presets';
-import type { HostToWebview } from '../../src/protocol/messages';
-import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import { encode, launchBrowser, openPage, startServer } from '../webview/harness';
+import { luRun } from '../webview/fixtures';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const quick = process.argv.includes('--quick');
@@ -24,13 +23,11 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function streamBench(): Promise<Record<string, string>> {
-  const server = await startServer();
-  const browser = await launchBrowser();
-  const { page } = await openPage(browser, server.origin, { width: 1400, height: 1000 });
+/** Host side: a real trainer process through RunManager, no browser. */
+async function hostBench(): Promise<Record<string, string>> {
   const manager = new RunManager({ trainerPath: path.join(ROOT, 'dist/trainer.js'), updateIntervalMs: 33 });
   const cfg = presetConfig('lu-fc-fast');
-  cfg.training.epochs = quick ? 6000 : 20000;
+  cfg.training.epochs = quick ? 20000 : 60000;
   cfg.training.captureEvery = 1;
   cfg.training.probes = 8;
   const wall = new Map<number, number>();
@@ -39,77 +36,123 @@ async function streamBench(): Promise<Record<string, string>> {
     if (m.type === 'stepCompleted' && m.data.wallTime !== undefined) wall.set(m.data.step, m.data.wallTime);
   });
   const latencies: number[] = [];
-  let delivering = Promise.resolve();
-  const deliver = (msg: HostToWebview, steps: Float64Array | undefined) => {
-    delivering = delivering.then(async () => {
-      const paintedAt = await page.evaluate(async (encoded) => {
-        (window as unknown as { __deliver(m: unknown): void }).__deliver(encoded);
-        await new Promise((r) => setTimeout(r, 0));
-        await (window as unknown as { __attentionLens: { nextRender(): Promise<void> } }).__attentionLens.nextRender();
-        return Date.now();
-      }, encode(msg));
-      if (steps) for (const s of steps) {
-        const w = wall.get(s);
-        if (w !== undefined) latencies.push(paintedAt - w);
-      }
-    });
-  };
-  // The webview's ready → snapshot, then every coalesced update, as the extension's bridge does.
-  deliver({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot: run.snapshot() }, undefined);
-  manager.on('runUpdate', (r, msg) => r.id === run.id && deliver(msg, msg.scalars.step));
-  manager.on('runChanged', (r) => r.id === run.id && deliver(r.statusMessage(), undefined));
-
-  // Let it stream, count repaints.
-  await new Promise((r) => setTimeout(r, 1500));
-  const renders0 = await page.evaluate(() => (window as unknown as { __attentionLens: { renders: number } }).__attentionLens.renders);
-  const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, quick ? 2000 : 5000));
-  const renders1 = await page.evaluate(() => (window as unknown as { __attentionLens: { renders: number } }).__attentionLens.renders);
-  const fps = ((renders1 - renders0) * 1000) / (Date.now() - t0);
-  const stepsPerSec = run.step / ((Date.now() - run.startedAt) / 1000);
-
-  // Pause: how many steps get through after the host sends it.
-  const sentAt = run.step;
-  run.pause();
-  await new Promise<void>((resolve) => {
-    const off = manager.on('runChanged', (r) => {
-      if (r.id === run.id && r.status === 'paused') {
-        off();
-        resolve();
-      }
-    });
-  });
-  await new Promise((r) => setTimeout(r, 300));
-  const pausedAt = run.step;
-  run.resume();
-  await run.finished;
-  await delivering;
-  // Cost of one full repaint of the dashboard with everything on it.
-  const repaintMs = await page.evaluate(() => {
-    const al = (window as unknown as { __attentionLens: { flush(): void; store: { version: number } } }).__attentionLens;
-    const t = performance.now();
-    for (let i = 0; i < 20; i++) {
-      al.store.version++;
-      al.flush();
+  const updateSizes: number[] = [];
+  manager.on('runUpdate', (r, msg) => {
+    if (r.id !== run.id) return;
+    const now = Date.now();
+    updateSizes.push(msg.scalars.n);
+    for (const s of msg.scalars.step) {
+      const w = wall.get(s);
+      if (w !== undefined) latencies.push(now - w);
     }
-    return (performance.now() - t) / 20;
   });
-  const h = run.history;
+  await new Promise((r) => setTimeout(r, quick ? 2000 : 5000));
+  const stepsPerSec = run.step / ((Date.now() - run.startedAt) / 1000);
+  const pauses: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const sentAt = run.step;
+    run.pause();
+    await new Promise<void>((resolve) => {
+      const off = manager.on('runChanged', (r) => {
+        if (r.id === run.id && r.status !== 'running') {
+          off();
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    pauses.push(run.step - sentAt);
+    run.resume();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  run.stop();
+  await run.finished;
+  const sc = run.history.scalars();
   let gaps = 0;
-  const sc = h.scalars();
   for (let i = 0; i < sc.n; i++) if (sc.step[i] !== i + 1) gaps++;
-  const pageSteps = await page.evaluate(() => (window as unknown as { __attentionLens: { store: { lastStep: number } } }).__attentionLens.store.lastStep);
-  await browser.close();
-  await server.close();
   manager.disposeAll();
   return {
-    'steps trained / recorded by the host / gaps': `${run.info?.totalSteps} / ${sc.n} / ${gaps}`,
-    'trainer speed while streaming (steps/s, attention every step)': stepsPerSec.toFixed(0),
-    'dashboard repaints per second while streaming': fps.toFixed(1),
-    'cost of one full dashboard repaint (ms)': repaintMs.toFixed(2),
-    'step → painted latency p50 / p95 (ms)': `${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)}  (${latencies.length} steps)`,
-    'steps after pause was sent (host view)': `${pausedAt - sentAt}`,
-    'dashboard shows last step': `${pageSteps}`,
+    'host: steps trained / recorded / gaps': `${run.step} / ${sc.n} / ${gaps}`,
+    'host: trainer speed (steps/s, 8 probes captured every step)': stepsPerSec.toFixed(0),
+    'host: trainer step → update leaves the host, p50 / p95 (ms)': `${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)}`,
+    'host: updates per second / steps per update (median)': `${(updateSizes.length / ((Date.now() - run.startedAt) / 1000)).toFixed(1)} / ${pct(updateSizes, 50)}`,
+    'host: steps the host received after sending pause (5 pauses)': pauses.join(', '),
+  };
+}
+
+/**
+ * Page side: the built dashboard in Chromium fed from inside the page with updates of 70 steps
+ * (attention every step) every `intervalMs` — 33 ms is the host's rate, 16 ms shows the
+ * headroom — on top of a 100,000-step run.
+ */
+async function pageBench(intervalMs: number): Promise<Record<string, string>> {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const { page } = await openPage(browser, server.origin, { width: 1400, height: 1000 });
+  const run = luRun('bench', 2_000_000);
+  await page.evaluate((m) => (window as unknown as { __deliver(x: unknown): void }).__deliver(m), encode(run.snapshot(100_000)));
+  const per = 70;
+  const updates = (quick ? 150 : 450);
+  const msgs: unknown[] = [];
+  for (let i = 0; i < updates; i++) {
+    const from = 100_001 + i * per;
+    const m = run.appended(from, from + per - 1) as { latestAttention?: unknown };
+    m.latestAttention = run.frame(from + per - 1);
+    msgs.push(encode(m));
+  }
+  const r = await page.evaluate(async ([encoded, intervalMs]) => {
+    type W = { __decodeForBench?: unknown; __attentionLens: { renders: number; store: { lastStep: number }; nextRender(): Promise<void> } };
+    const w = window as unknown as W & { __deliver(x: unknown): void };
+    const al = w.__attentionLens;
+    // Decode once up front (the harness's __deliver decodes and posts); here we post pre-decoded copies.
+    const decoded: unknown[] = [];
+    const orig = window.postMessage.bind(window);
+    (window as unknown as { postMessage: (m: unknown) => void }).postMessage = (m: unknown) => decoded.push(m);
+    for (const e of encoded) w.__deliver(e);
+    (window as unknown as { postMessage: typeof orig }).postMessage = orig;
+    const sentAt = new Map<number, number>();
+    const paints: [number, number][] = [];
+    let seen = al.renders;
+    let done = false;
+    const tick = () => {
+      if (al.renders !== seen) {
+        seen = al.renders;
+        paints.push([performance.now(), al.store.lastStep]);
+      }
+      if (!done) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    const r0 = al.renders;
+    const t0 = performance.now();
+    for (const m of decoded) {
+      const last = (m as { scalars: { step: Float64Array } }).scalars.step;
+      sentAt.set(last[last.length - 1] as number, performance.now());
+      orig(m, '*');
+      await new Promise((res) => setTimeout(res, intervalMs));
+    }
+    await al.nextRender();
+    const elapsed = performance.now() - t0;
+    done = true;
+    const lat: number[] = [];
+    let p = 0;
+    for (const [step, t] of [...sentAt.entries()].sort((a, b) => a[0] - b[0])) {
+      while (p < paints.length && (paints[p] as [number, number])[1] < step) p++;
+      if (p < paints.length) lat.push((paints[p] as [number, number])[0] - t);
+    }
+    lat.sort((a, b) => a - b);
+    return {
+      fps: ((al.renders - r0) * 1000) / elapsed,
+      p50: lat[lat.length >> 1] ?? NaN,
+      p95: lat[Math.floor(lat.length * 0.95)] ?? NaN,
+      lastStep: al.store.lastStep,
+    };
+  }, [msgs, intervalMs] as const);
+  await browser.close();
+  await server.close();
+  return {
+    [`page, an update every ${intervalMs} ms: repaints per second`]: r.fps.toFixed(1),
+    [`page, an update every ${intervalMs} ms: update posted → painted, p50 / p95 (ms)`]: `${r.p50.toFixed(0)} / ${r.p95.toFixed(0)}`,
+    [`page, an update every ${intervalMs} ms: last step shown / sent`]: `${r.lastStep} / ${100_000 + updates * per}`,
   };
 }
 
@@ -144,7 +187,7 @@ function memoryBench(): Record<string, string> {
 }
 
 async function main(): Promise<void> {
-  const rows = { ...(await streamBench()), ...memoryBench() };
+  const rows = { ...(await hostBench()), ...(await pageBench(33)), ...(await pageBench(16)), ...memoryBench() };
   const w = Math.max(...Object.keys(rows).map((k) => k.length));
   for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(w)}  ${v}`);
 }

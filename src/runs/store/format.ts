@@ -101,28 +101,37 @@ export const INDEX_PAYLOAD_BYTES = 16;
 
 // ─── header and framing ──────────────────────────────────────────────────────────────
 
+function putAscii(b: Uint8Array, o: number, text: string): void {
+  for (let i = 0; i < text.length; i++) b[o + i] = text.charCodeAt(i) & 0xff;
+}
+
+function getAscii(b: Uint8Array, o: number, n: number): string {
+  return String.fromCharCode(...b.subarray(o, o + n));
+}
+
 /** The 16-byte header of a stream of `kind` whose records have `width` (G, K or 0). */
-export function encodeHeader(kind: string, width: number): Buffer {
-  const b = Buffer.alloc(HEADER_BYTES);
-  b.write(MAGIC, 0, 'latin1');
-  b.write(kind, 4, 'latin1');
-  b.writeUInt16LE(FORMAT_VERSION, 8);
-  b.writeUInt16LE(width, 10);
-  b.writeUInt32LE(crc32(b, 0, 12), 12);
+export function encodeHeader(kind: string, width: number): Uint8Array {
+  const b = new Uint8Array(HEADER_BYTES);
+  const dv = new DataView(b.buffer);
+  putAscii(b, 0, MAGIC);
+  putAscii(b, 4, kind);
+  dv.setUint16(8, FORMAT_VERSION, true);
+  dv.setUint16(10, width, true);
+  dv.setUint32(12, crc32(b, 0, 12), true);
   return b;
 }
 
 /** The header's width, or a reason it is not a valid header of `kind`. */
 export function decodeHeader(b: Uint8Array, kind: string): { width: number } | { error: string } {
   if (b.length < HEADER_BYTES) return { error: `header is ${b.length} of ${HEADER_BYTES} bytes` };
-  const buf = Buffer.from(b.buffer, b.byteOffset, HEADER_BYTES);
-  if (buf.toString('latin1', 0, 4) !== MAGIC) return { error: 'not an Attention Lens run file (bad magic)' };
-  if (buf.readUInt32LE(12) !== crc32(buf, 0, 12)) return { error: 'header checksum mismatch' };
-  const k = buf.toString('latin1', 4, 8);
+  const dv = new DataView(b.buffer, b.byteOffset, HEADER_BYTES);
+  if (getAscii(b, 0, 4) !== MAGIC) return { error: 'not an Attention Lens run file (bad magic)' };
+  if (dv.getUint32(12, true) !== crc32(b, 0, 12)) return { error: 'header checksum mismatch' };
+  const k = getAscii(b, 4, 4);
   if (k !== kind) return { error: `holds a ${JSON.stringify(k)} stream, expected ${JSON.stringify(kind)}` };
-  const v = buf.readUInt16LE(8);
+  const v = dv.getUint16(8, true);
   if (v !== FORMAT_VERSION) return { error: `format version ${v}, this reader knows ${FORMAT_VERSION}` };
-  return { width: buf.readUInt16LE(10) };
+  return { width: dv.getUint16(10, true) };
 }
 
 // ─── metadata ────────────────────────────────────────────────────────────────────────

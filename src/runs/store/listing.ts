@@ -84,13 +84,13 @@ export function listRun(dir: string): { run: RunListing } | { problem: StoreProb
   let estimate = 0;
   for (const name of ['scalars', 'evals', 'identity', 'attention', 'attentionIndex'] as StreamName[]) {
     const file = path.join(dir, FILES[name]);
-    let head: Buffer;
+    let head: Uint8Array;
     let size: number;
     try {
       const fd = fs.openSync(file, 'r');
       try {
         size = fs.fstatSync(fd).size;
-        head = Buffer.alloc(HEADER_BYTES);
+        head = new Uint8Array(HEADER_BYTES);
         head = head.subarray(0, fs.readSync(fd, head, 0, HEADER_BYTES, 0));
       } finally {
         fs.closeSync(fd);

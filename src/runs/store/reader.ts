@@ -134,11 +134,11 @@ function fileSize(file: string): number | undefined {
 }
 
 /** Bytes [pos, pos + n) of `file` (fewer if it is shorter). */
-function readAt(file: string, pos: number, n: number, fd?: number): Buffer {
+function readAt(file: string, pos: number, n: number, fd?: number): Uint8Array {
   const own = fd === undefined;
   const f = fd ?? fs.openSync(file, 'r');
   try {
-    const b = Buffer.allocUnsafe(n);
+    const b = new Uint8Array(n);
     let got = 0;
     while (got < n) {
       const r = fs.readSync(f, b, got, n - got, pos + got);
@@ -177,7 +177,7 @@ function readJson(file: string): JsonRead {
 
 /** Complete, checked records found by one read: payload i starts at buf[first + i·stride]. */
 interface Batch {
-  buf: Buffer;
+  buf: Uint8Array;
   dv: DataView;
   first: number;
   stride: number;
@@ -222,6 +222,7 @@ class FixedStream {
       return undefined;
     }
     const buf = readAt(this.file, this.pos, size - this.pos);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0; // within buf
     if (this.width === undefined) {
       if (buf.length < HEADER_BYTES) {
@@ -247,8 +248,9 @@ class FixedStream {
         if (final) this.tear(problems, this.pos + at, `file ends inside a record's length field (${left} of 4 bytes)`);
         break;
       }
-      const len = buf.readUInt32LE(at);
+      const len = dv.getUint32(at, true);
       if (len !== n) {
+        if (!final && left <= stride) break; // possibly a record still being written: wait for it
         this.stop(problems, 'corrupt', this.pos + at, `record length ${len}, this stream's records have ${n} bytes`);
         break;
       }
@@ -256,7 +258,7 @@ class FixedStream {
         if (final) this.tear(problems, this.pos + at, `file ends inside a record (${left} of ${stride} bytes)`);
         break;
       }
-      if (crc32(buf, at, at + 4 + n) !== buf.readUInt32LE(at + 4 + n)) {
+      if (crc32(buf, at, at + 4 + n) !== dv.getUint32(at + 4 + n, true)) {
         // A record still being written can look like this to a concurrent reader: wait for it.
         if (!final && left === stride) break;
         this.stop(problems, 'corrupt', this.pos + at, 'record checksum mismatch');
@@ -268,7 +270,7 @@ class FixedStream {
     this.pos += at;
     this.records += count;
     if (count === 0) return undefined;
-    return { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), first, stride, count, width: this.width };
+    return { buf, dv, first, stride, count, width: this.width };
   }
 
   /** Offset after the last complete record. */
@@ -348,11 +350,12 @@ function decodeIdentity(b: Batch): StoredIdentity {
 }
 
 /** Decodes an attention payload (already checksummed). Throws a message on malformed contents. */
-function decodeFrame(buf: Buffer, p: number, n: number): AttentionFrame {
+function decodeFrame(buf: Uint8Array, p: number, n: number): AttentionFrame {
   const end = p + n;
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const u32 = (o: number): number => {
     if (o + 4 > end) throw new Error('frame contents run past the record');
-    return buf.readUInt32LE(o);
+    return dv.getUint32(o, true);
   };
   const step = u32(p);
   const nProbes = u32(p + 4);
@@ -376,7 +379,7 @@ function decodeFrame(buf: Buffer, p: number, n: number): AttentionFrame {
       if (LITTLE_ENDIAN) data = new Float32Array(buf.buffer.slice(buf.byteOffset + o, buf.byteOffset + o + bytes));
       else {
         data = new Float32Array(rows * cols);
-        for (let q = 0; q < data.length; q++) data[q] = buf.readFloatLE(o + 4 * q);
+        for (let q = 0; q < data.length; q++) data[q] = dv.getFloat32(o + 4 * q, true);
       }
       o += bytes;
       maps.push({ layer, head, stage, rows, cols, data });
@@ -417,6 +420,15 @@ class AttentionTrack {
 
   get indexFile(): string | undefined {
     return this.index?.file;
+  }
+
+  /** Entries read from attention.idx, and the offset after the last. */
+  get indexRecords(): number {
+    return this.index?.records ?? 0;
+  }
+
+  get indexEnd(): number {
+    return this.index?.end ?? 0;
   }
 
   /** Locates the frames written since the last call; returns their steps. */
@@ -474,7 +486,7 @@ class AttentionTrack {
             break;
           }
           const h = readAt(this.file, at, 8, fd);
-          const n = h.readUInt32LE(0);
+          const n = new DataView(h.buffer).getUint32(0, true);
           if (n < 8 || n % 4 !== 0 || n > MAX_PAYLOAD_BYTES) {
             this.stop(problems, 'corrupt', at, `record length ${n} is not a frame's`);
             break;
@@ -484,12 +496,13 @@ class AttentionTrack {
             break;
           }
           const rec = readAt(this.file, at, n + 8, fd);
-          if (crc32(rec, 0, 4 + n) !== rec.readUInt32LE(4 + n)) {
+          const rv = new DataView(rec.buffer);
+          if (crc32(rec, 0, 4 + n) !== rv.getUint32(4 + n, true)) {
             if (!final && left === n + 8) break; // may still be being written
             this.stop(problems, 'corrupt', at, 'record checksum mismatch');
             break;
           }
-          if (!this.accept(rec.readUInt32LE(4), at, n, problems, this.file)) break;
+          if (!this.accept(rv.getUint32(4, true), at, n, problems, FILES.attention)) break;
         }
       } finally {
         fs.closeSync(fd);
@@ -541,15 +554,16 @@ class AttentionTrack {
     const fail = (message: string): never => {
       throw new StoreError({ file: this.file, offset, kind: 'corrupt', message });
     };
-    let rec: Buffer;
+    let rec: Uint8Array;
     try {
       rec = readAt(this.file, offset, n + 8);
     } catch (e) {
       return fail(`unreadable: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (rec.length < n + 8) fail(`file ends inside the frame of step ${s[found]} (${rec.length} of ${n + 8} bytes)`);
-    if (rec.readUInt32LE(0) !== n) fail(`record length ${rec.readUInt32LE(0)}, the index says ${n}`);
-    if (crc32(rec, 0, 4 + n) !== rec.readUInt32LE(4 + n)) fail(`checksum mismatch in the frame of step ${s[found]}`);
+    const rv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+    if (rv.getUint32(0, true) !== n) fail(`record length ${rv.getUint32(0, true)}, the index says ${n}`);
+    if (crc32(rec, 0, 4 + n) !== rv.getUint32(4 + n, true)) fail(`checksum mismatch in the frame of step ${s[found]}`);
     let frame: AttentionFrame;
     try {
       frame = decodeFrame(rec, 4, n);
@@ -656,7 +670,14 @@ export class RunFollower {
       check(this.scalars.file, this.counts.steps, c.steps, this.scalars.end, reported.has(this.scalars.file));
       check(this.evals.file, this.counts.evals, c.evals, this.evals.end, reported.has(this.evals.file));
       check(this.identity.file, this.counts.identity, c.identity, this.identity.end, reported.has(this.identity.file));
-      check(this.attention.file, this.attention.steps.length, c.attention, fileSize(this.attention.file) ?? 0, reported.has(this.attention.file) || reported.has(this.attention.indexFile ?? ''));
+      const idx = this.attention.indexFile!;
+      const attentionReported = reported.has(this.attention.file) || reported.has(idx);
+      check(this.attention.file, this.attention.steps.length, c.attention, fileSize(this.attention.file) ?? 0, attentionReported);
+      // The frames may all have been found by walking attention.bin; a short index is still worth a rebuild.
+      if (!attentionReported && this.attention.indexRecords < c.attention) {
+        if (fileSize(idx) === undefined) problems.push({ file: idx, kind: 'missing', message: `file is missing; meta.json counts ${c.attention} frames (rebuildAttentionIndex restores it)` });
+        else problems.push({ file: idx, offset: this.attention.indexEnd, kind: 'torn', message: `${this.attention.indexRecords} entries, meta.json counts ${c.attention} frames (rebuildAttentionIndex restores them)` });
+      }
     }
     update.ended = ended;
     return update;

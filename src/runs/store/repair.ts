@@ -17,15 +17,16 @@ import { scanAttention } from './reader';
 export function rebuildAttentionIndex(dir: string): { frames: number; problems: StoreProblem[] } {
   const { frames, problems } = scanAttention(path.join(dir, FILES.attention));
   const rec = INDEX_PAYLOAD_BYTES + 8;
-  const b = Buffer.alloc(HEADER_BYTES + frames.length * rec);
-  encodeHeader(KIND.attentionIndex, 0).copy(b, 0);
+  const b = new Uint8Array(HEADER_BYTES + frames.length * rec);
+  const dv = new DataView(b.buffer);
+  b.set(encodeHeader(KIND.attentionIndex, 0), 0);
   frames.forEach((f, i) => {
     const o = HEADER_BYTES + i * rec;
-    b.writeUInt32LE(INDEX_PAYLOAD_BYTES, o);
-    b.writeUInt32LE(f.step, o + 4);
-    b.writeUInt32LE(f.n, o + 8);
-    b.writeBigUInt64LE(BigInt(f.offset), o + 12);
-    b.writeUInt32LE(crc32(b, o, o + 4 + INDEX_PAYLOAD_BYTES), o + 4 + INDEX_PAYLOAD_BYTES);
+    dv.setUint32(o, INDEX_PAYLOAD_BYTES, true);
+    dv.setUint32(o + 4, f.step, true);
+    dv.setUint32(o + 8, f.n, true);
+    dv.setBigUint64(o + 12, BigInt(f.offset), true);
+    dv.setUint32(o + 4 + INDEX_PAYLOAD_BYTES, crc32(b, o, o + 4 + INDEX_PAYLOAD_BYTES), true);
   });
   const file = path.join(dir, FILES.attentionIndex);
   const tmp = path.join(dir, `.${FILES.attentionIndex}.${process.pid}.tmp`);

@@ -70,7 +70,8 @@ export interface RunWriterOptions {
 /** One stream's file and its unflushed bytes. */
 class Stream {
   private fd: number | undefined;
-  private buf = Buffer.alloc(4096);
+  private buf: Uint8Array = new Uint8Array(4096);
+  private dv: DataView = new DataView(this.buf.buffer);
   /** Unflushed bytes in buf. */
   private used = 0;
   /** Bytes in the file (written). */
@@ -97,35 +98,41 @@ class Stream {
     return this.written + this.used;
   }
 
+  private setBuffer(b: Uint8Array): void {
+    this.buf = b;
+    this.dv = new DataView(b.buffer);
+  }
+
   private reserve(n: number): void {
     if (this.used + n <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.used + n) cap *= 2;
-    const b = Buffer.alloc(cap);
-    this.buf.copy(b, 0, 0, this.used);
-    this.buf = b;
+    const b = new Uint8Array(cap);
+    b.set(this.buf.subarray(0, this.used));
+    this.setBuffer(b);
   }
 
   /**
    * Starts a record of `n` payload bytes (the header first, for the stream's first record);
    * returns the buffer and the payload's offset in it. Call `end` after filling the payload.
    */
-  begin(n: number, width: number): { b: Buffer; p: number } {
+  begin(n: number, width: number): { b: Uint8Array; dv: DataView; p: number } {
     if (n % 4 !== 0 || n > MAX_PAYLOAD_BYTES) throw new Error(`record of ${n} bytes`);
     if (this.width === undefined) {
+      if (width > 0xffff) throw new Error(`${path.basename(this.file)}: width ${width} does not fit the header's u16`);
       this.width = width;
       this.reserve(HEADER_BYTES);
-      encodeHeader(this.kind, width).copy(this.buf, this.used);
+      this.buf.set(encodeHeader(this.kind, width), this.used);
       this.used += HEADER_BYTES;
     }
     this.reserve(n + 8);
-    this.buf.writeUInt32LE(n, this.used);
-    return { b: this.buf, p: this.used + 4 };
+    this.dv.setUint32(this.used, n, true);
+    return { b: this.buf, dv: this.dv, p: this.used + 4 };
   }
 
   end(n: number): void {
     const start = this.used;
-    this.buf.writeUInt32LE(crc32(this.buf, start, start + 4 + n), start + 4 + n);
+    this.dv.setUint32(start + 4 + n, crc32(this.buf, start, start + 4 + n), true);
     this.used += n + 8;
     this.records++;
   }
@@ -139,7 +146,7 @@ class Stream {
     this.written += this.used;
     this.used = 0;
     this.flushedRecords = this.records;
-    if (this.buf.length > 1 << 20) this.buf = Buffer.alloc(4096); // a big frame grew it
+    if (this.buf.length > 1 << 20) this.setBuffer(new Uint8Array(4096)); // a big frame grew it
     return true;
   }
 
@@ -185,9 +192,9 @@ function checkStep(step: number, s: Stream): void {
   if (step <= s.lastStep) throw new Error(`${path.basename(s.file)}: step ${step} after step ${s.lastStep}`);
 }
 
-/** f32 bytes of `a` (any float array) into `b` at `o`. */
-function putF32(b: Buffer, o: number, a: ArrayLike<number>): void {
-  for (let i = 0; i < a.length; i++) b.writeFloatLE(a[i]!, o + 4 * i);
+/** `a` (any float array) as little-endian f32 at `o`. */
+function putF32(dv: DataView, o: number, a: ArrayLike<number>): void {
+  for (let i = 0; i < a.length; i++) dv.setFloat32(o + 4 * i, a[i]!, true);
 }
 
 export class RunWriter {
@@ -224,20 +231,21 @@ export class RunWriter {
     this.fsyncMode = opts.fsync ?? 'close';
     const s = (name: StreamName) => new Stream(path.join(dir, FILES[name]), KIND[name]);
     this.streams = { scalars: s('scalars'), evals: s('evals'), identity: s('identity'), attention: s('attention'), attentionIndex: s('attentionIndex') };
+    // In the order a person reading meta.json wants; undefined fields are left out of the JSON.
     const m: RunMeta = {
       format: META_FORMAT,
       formatVersion: FORMAT_VERSION,
       id: path.basename(path.resolve(dir)),
       name: init.name,
+      preset: init.preset,
+      configFile: init.configFile,
+      seed: init.seed,
+      source: init.source,
       startedAt: (init.startedAt ?? new Date()).toISOString(),
       status: init.status ?? 'running',
+      git: init.git,
       writer: { pid: process.pid, hostname: os.hostname() },
     };
-    if (init.preset !== undefined) m.preset = init.preset;
-    if (init.configFile !== undefined) m.configFile = init.configFile;
-    if (init.seed !== undefined) m.seed = init.seed;
-    if (init.source !== undefined) m.source = init.source;
-    if (init.git !== undefined) m.git = init.git;
     this.meta = m;
     if (init.info) this.applyInfo(init.info);
     writeJsonAtomic(path.join(dir, FILES.config), config ?? null, this.fsyncMode !== 'never');
@@ -306,13 +314,13 @@ export class RunWriter {
     if (d.identity) this.checkIdentity(d.step, d.identity);
 
     const n = scalarPayloadBytes(g);
-    const { b, p } = s.begin(n, g);
-    b.writeUInt32LE(d.step, p);
-    b.writeDoubleLE(d.loss, p + 4);
-    b.writeFloatLE(d.trainAccuracy, p + 12);
-    b.writeFloatLE(d.stepMs, p + 16);
-    putF32(b, p + 20, d.gradNorms);
-    putF32(b, p + 20 + 4 * g, d.weightNorms);
+    const { dv, p } = s.begin(n, g);
+    dv.setUint32(p, d.step, true);
+    dv.setFloat64(p + 4, d.loss, true);
+    dv.setFloat32(p + 12, d.trainAccuracy, true);
+    dv.setFloat32(p + 16, d.stepMs, true);
+    putF32(dv, p + 20, d.gradNorms);
+    putF32(dv, p + 20 + 4 * g, d.weightNorms);
     s.end(n);
     s.lastStep = d.step;
     if (d.eval) this.encodeEval(d.step, d.eval);
@@ -345,14 +353,14 @@ export class RunWriter {
 
   private encodeEval(step: number, e: EvalData): void {
     const s = this.streams.evals;
-    const { b, p } = s.begin(EVAL_PAYLOAD_BYTES, 0);
-    b.writeUInt32LE(step, p);
-    b.writeUInt32LE(evalFlags(e), p + 4);
-    b.writeDoubleLE(e.validationLoss, p + 8);
-    b.writeDoubleLE(e.validationAccuracy, p + 16);
-    b.writeDoubleLE(e.testLoss, p + 24);
-    b.writeDoubleLE(e.testAccuracy, p + 32);
-    b.writeDoubleLE(e.topicAttention ?? NaN, p + 40);
+    const { dv, p } = s.begin(EVAL_PAYLOAD_BYTES, 0);
+    dv.setUint32(p, step, true);
+    dv.setUint32(p + 4, evalFlags(e), true);
+    dv.setFloat64(p + 8, e.validationLoss, true);
+    dv.setFloat64(p + 16, e.validationAccuracy, true);
+    dv.setFloat64(p + 24, e.testLoss, true);
+    dv.setFloat64(p + 32, e.testAccuracy, true);
+    dv.setFloat64(p + 40, e.topicAttention ?? NaN, true);
     s.end(EVAL_PAYLOAD_BYTES);
     s.lastStep = step;
   }
@@ -369,12 +377,12 @@ export class RunWriter {
     const s = this.streams.identity;
     const k = id.score.length;
     const n = identityPayloadBytes(k);
-    const { b, p } = s.begin(n, k);
-    b.writeUInt32LE(step, p);
-    putF32(b, p + 4, id.score);
-    putF32(b, p + 4 + 4 * k, id.measured);
-    putF32(b, p + 4 + 8 * k, id.theory);
-    putF32(b, p + 4 + 12 * k, id.relError);
+    const { dv, p } = s.begin(n, k);
+    dv.setUint32(p, step, true);
+    putF32(dv, p + 4, id.score);
+    putF32(dv, p + 4 + 4 * k, id.measured);
+    putF32(dv, p + 4 + 8 * k, id.theory);
+    putF32(dv, p + 4 + 12 * k, id.relError);
     s.end(n);
     s.lastStep = step;
   }
@@ -398,23 +406,23 @@ export class RunWriter {
   private encodeAttention(step: number, probes: AttentionMapData[][], n: number): void {
     const s = this.streams.attention;
     const offset = s.endOffset + (s.width === undefined ? HEADER_BYTES : 0);
-    const { b, p } = s.begin(n, 0);
+    const { b, dv, p } = s.begin(n, 0);
     let o = p;
-    b.writeUInt32LE(step, o);
-    b.writeUInt32LE(probes.length, o + 4);
+    dv.setUint32(o, step, true);
+    dv.setUint32(o + 4, probes.length, true);
     o += 8;
     for (const maps of probes) {
-      b.writeUInt32LE(maps.length, o);
+      dv.setUint32(o, maps.length, true);
       o += 4;
       for (const m of maps) {
-        b.writeUInt32LE(m.layer, o);
-        b.writeUInt32LE(m.head, o + 4);
-        b.writeUInt32LE(STAGES.indexOf(m.stage), o + 8);
-        b.writeUInt32LE(m.rows, o + 12);
-        b.writeUInt32LE(m.cols, o + 16);
+        dv.setUint32(o, m.layer, true);
+        dv.setUint32(o + 4, m.head, true);
+        dv.setUint32(o + 8, STAGES.indexOf(m.stage), true);
+        dv.setUint32(o + 12, m.rows, true);
+        dv.setUint32(o + 16, m.cols, true);
         o += 20;
         if (LITTLE_ENDIAN) b.set(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength), o);
-        else putF32(b, o, m.data);
+        else putF32(dv, o, m.data);
         o += 4 * m.data.length;
       }
     }
@@ -423,9 +431,9 @@ export class RunWriter {
     // The index entry goes in the same flush, after the frame (streams are written in order).
     const x = this.streams.attentionIndex;
     const xi = x.begin(INDEX_PAYLOAD_BYTES, 0);
-    xi.b.writeUInt32LE(step, xi.p);
-    xi.b.writeUInt32LE(n, xi.p + 4);
-    xi.b.writeBigUInt64LE(BigInt(offset), xi.p + 8);
+    xi.dv.setUint32(xi.p, step, true);
+    xi.dv.setUint32(xi.p + 4, n, true);
+    xi.dv.setBigUint64(xi.p + 8, BigInt(offset), true);
     x.end(INDEX_PAYLOAD_BYTES);
   }
 
@@ -496,15 +504,27 @@ export class RunWriter {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    let error: Error | undefined;
+    const note = (e: unknown) => (error ??= e instanceof Error ? e : new Error(String(e)));
     try {
       if (!this.failure) this.flush();
-      for (const s of Object.values(this.streams)) {
-        if (this.fsyncMode !== 'never' && !this.failure) s.fsync();
-        s.close();
-      }
-    } finally {
-      this.closed = true;
+    } catch (e) {
+      note(e);
     }
+    for (const s of Object.values(this.streams)) {
+      try {
+        if (this.fsyncMode !== 'never' && !this.failure) s.fsync();
+      } catch (e) {
+        note(e);
+      }
+      try {
+        s.close();
+      } catch (e) {
+        note(e);
+      }
+    }
+    this.closed = true;
+    // The final status is recorded even when the data could not all be written.
     const m = this.meta;
     m.status = status;
     if (reason !== undefined) m.statusReason = reason;
@@ -512,8 +532,9 @@ export class RunWriter {
     const sum = summary ?? this.summary;
     if (sum) m.summary = sum;
     // Counts only when every record reached the files, so readers can trust them.
-    if (!this.failure) m.counts = this.flushed;
+    if (!this.failure && !error) m.counts = this.flushed;
     this.writeMeta();
-    if (this.failure) throw this.failure;
+    const e = this.failure ?? error;
+    if (e) throw e;
   }
 }
