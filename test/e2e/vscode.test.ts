@@ -68,8 +68,9 @@ async function runCommand(title: string): Promise<void> {
 }
 
 /** In the quick pick whose placeholder is `placeholder`: type to filter, then Enter on the matching row. */
-async function pickItem(label: string, placeholder = 'Choose an experiment to train'): Promise<void> {
-  const input = page.locator(`.quick-input-widget input[placeholder="${placeholder}"]`);
+async function pickItem(label: string, placeholder = 'Choose an experiment to train', title?: string): Promise<void> {
+  if (title !== undefined) await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ state: 'visible', timeout: 10000 });
+  const input = title !== undefined ? page.locator('.quick-input-widget input') : page.locator(`.quick-input-widget input[placeholder="${placeholder}"]`);
   await input.waitFor({ state: 'visible', timeout: 10000 });
   await input.fill(label);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10000 });
@@ -137,6 +138,11 @@ before(async () => {
   const long = JSON.parse(fs.readFileSync(path.join(root, 'demo/watch-attention.attnlens.json'), 'utf8')) as Record<string, unknown>;
   long['name'] = 'long-watch';
   fs.writeFileSync(path.join(workspace, 'long-watch.attnlens.json'), JSON.stringify(long, null, 2));
+  // A config with a mistake: it must not launch, and its error must show on the field.
+  fs.writeFileSync(
+    path.join(workspace, 'broken.attnlens.json'),
+    JSON.stringify({ name: 'broken', data: { kind: 'synthetic' }, model: { kind: 'lu' }, optimizer: { kind: 'sgd', lr: -1 } }, null, 2),
+  );
   const vsix = path.join(tmp, 'attention-lens.vsix');
   const pack = spawnSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', vsix], { cwd: root, encoding: 'utf8', env });
   assert.equal(pack.status, 0, `vsce package failed:\n${pack.stdout}\n${pack.stderr}`);
@@ -269,4 +275,51 @@ test('Pause Run with nothing running says so', async () => {
   await runCommand('Attention Lens: Pause Run');
   const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: /nothing to pause|no run to pause|has ended|has failed/ }).first();
   await toast.waitFor({ state: 'visible', timeout: 10000 });
+});
+
+test('a closed dashboard reopens with the run\'s full state (Open Dashboard)', async () => {
+  try {
+    const before = await dashboardState(await dashboardFrame('long-watch'));
+    await runCommand('View: Close All Editors');
+    await page.waitForTimeout(500);
+    await runCommand('Attention Lens: Open Dashboard');
+    const f = await dashboardFrame('long-watch');
+    const after = await waitFor('the snapshot', async () => {
+      const st = await dashboardState(f);
+      return st.step === before.step && st.heatmaps > 0 ? st : undefined;
+    });
+    assert.equal(after.status, 'stopped');
+    const points = await f.evaluate(() => {
+      const al = (window as unknown as { __attentionLens: { chartData(n: string): { xs: number[] }[] | undefined } }).__attentionLens;
+      return al.chartData('loss')?.[0]?.xs.length ?? 0;
+    });
+    assert.ok(points > 10, `the loss chart is drawn again (${points} points)`);
+  } catch (e) {
+    await shot('e2e-failure-reopen');
+    throw e;
+  }
+});
+
+test('a run config with an error is not launched; the error shows on the field; valid configs get a Launch CodeLens', async () => {
+  try {
+    await runCommand('Attention Lens: Launch Run from Config File');
+    await pickItem('broken.attnlens.json', '', 'Launch Run from Config File');
+    const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'is not a valid run config' }).first();
+    await toast.waitFor({ state: 'visible', timeout: 15000 });
+    assert.match(await toast.innerText(), /optimizer\.lr must be a positive number/);
+    await runCommand('View: Focus Problems (Errors, Warnings, Infos)');
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'optimizer.lr must be a positive number' }).first().waitFor({ state: 'visible', timeout: 15000 });
+    assert.equal(await page.locator('.monaco-list-row', { hasText: /^broken/ }).filter({ hasText: /running|completed/ }).count(), 0, 'not launched');
+    // The valid config shows a Launch CodeLens.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('long-watch.attnlens.json');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'long-watch.attnlens.json' }).first().waitFor({ state: 'visible', timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.codelens-decoration', { hasText: 'Launch' }).first().waitFor({ state: 'visible', timeout: 20000 });
+    await shot('e2e-config-codelens');
+  } catch (e) {
+    await shot('e2e-failure-config');
+    throw e;
+  }
 });
