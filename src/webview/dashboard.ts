@@ -16,6 +16,9 @@ import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip, type Focus } from './heatm
 import type { ChartSeriesData, HeatmapInfo, ViewHooks } from './hooks';
 import { IdentityScatter } from './scatter';
 import { Dirty, FrameScheduler } from './scheduler';
+
+/** Shortest interval between two redraws of the identity scatter while points stream in. */
+const IDENTITY_REFRESH_MS = 250;
 import { readTheme, watchTheme, type Theme } from './theme';
 import { parseViewState, type ViewState } from './viewState';
 
@@ -39,6 +42,8 @@ export class Dashboard {
   readonly store = new RunStore();
   private theme: Theme;
   private readonly scheduler = new FrameScheduler((d) => this.render(d));
+  private lastIdentityRender = -Infinity;
+  private identityTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly scrub = new Scrubber();
   private vs: ViewState;
 
@@ -307,7 +312,26 @@ export class Dashboard {
     if (!hasRun) return;
     if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Dirty.Size | Dirty.Theme)) !== 0) this.renderCharts();
     if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
-    if ((d & (Changed.Run | Changed.Identity | Dirty.Theme)) !== 0) this.renderIdentity();
+    if ((d & (Changed.Run | Dirty.Theme)) !== 0) this.renderIdentity();
+    else if ((d & Changed.Identity) !== 0) this.renderIdentityThrottled();
+  }
+
+  /**
+   * While identity points stream in every step, the scatter (thousands of points) is redrawn
+   * at most every IDENTITY_REFRESH_MS; the last update is always drawn.
+   */
+  private renderIdentityThrottled(): void {
+    const wait = this.lastIdentityRender + IDENTITY_REFRESH_MS - performance.now();
+    if (wait <= 0) {
+      this.renderIdentity();
+      return;
+    }
+    if (this.identityTimer === undefined) {
+      this.identityTimer = setTimeout(() => {
+        this.identityTimer = undefined;
+        this.scheduler.invalidate(Changed.Identity);
+      }, wait);
+    }
   }
 
   private renderHeader(): void {
@@ -376,6 +400,7 @@ export class Dashboard {
   }
 
   private renderIdentity(): void {
+    this.lastIdentityRender = performance.now();
     const s = this.store;
     const lu = s.info?.modelKind === 'lu' && (s.identity.length > 0 || (s.info.topicWords?.length ?? 0) > 0);
     setHidden(this.identityCard, !lu);
