@@ -1,7 +1,12 @@
 /**
  * The `attention-lens` command line: list presets, and train a preset or a config file in
  * the terminal with a progress line, ending (with --json) in one JSON object on stdout.
+ * Each run is saved as it trains into a run folder (the run store, docs/run-format.md),
+ * which the VS Code Runs tree lists and follows.
  */
+import * as path from 'node:path';
+import { createRunDir, DEFAULT_RUNS_DIR, gitCommit, RunWriter } from '../runs/store';
+import { runInfo, stepData, summaryData } from '../trainer-process/convert';
 import { ConfigError } from '../trainer/configSchema';
 import { PRESETS } from '../trainer/presets';
 import type { StepRecord } from '../trainer/train';
@@ -10,6 +15,7 @@ import { loadPreset, readConfigFile, trainerFor, type LoadedConfig } from './loa
 const USAGE = `usage:
   attention-lens presets
   attention-lens train (--preset NAME | --config FILE) [--epochs N] [--seed S] [--json]
+                     [--runs-dir DIR | --no-save]
 
   presets     list the built-in experiments
   train       train in the terminal; progress goes to stderr
@@ -17,7 +23,9 @@ const USAGE = `usage:
     --config FILE   a run config (JSON; fields in the README)
     --epochs N      override training.epochs
     --seed S        override seed
-    --json          finish by printing one JSON object with the final numbers on stdout`;
+    --json          finish by printing one JSON object with the final numbers on stdout
+    --runs-dir DIR  save the run in a new folder under DIR (default ${DEFAULT_RUNS_DIR})
+    --no-save       do not save the run`;
 
 class UsageError extends Error {}
 
@@ -27,10 +35,12 @@ interface TrainArgs {
   epochs?: number;
   seed?: number;
   json: boolean;
+  runsDir: string;
+  save: boolean;
 }
 
 function parseTrainArgs(argv: string[]): TrainArgs {
-  const out: TrainArgs = { json: false };
+  const out: TrainArgs = { json: false, runsDir: DEFAULT_RUNS_DIR, save: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -50,6 +60,8 @@ function parseTrainArgs(argv: string[]): TrainArgs {
       case '--epochs': out.epochs = int(1); break;
       case '--seed': out.seed = int(0); break;
       case '--json': out.json = true; break;
+      case '--runs-dir': out.runsDir = value(); break;
+      case '--no-save': out.save = false; break;
       default: throw new UsageError(`unknown option ${a}`);
     }
   }
@@ -66,6 +78,37 @@ async function train(args: TrainArgs): Promise<number> {
   if (args.epochs !== undefined) loaded.config.training.epochs = args.epochs;
   if (args.seed !== undefined) loaded.config.seed = args.seed;
   const trainer = trainerFor(loaded);
+  const writer = args.save ? openWriter(args, loaded, trainer) : undefined;
+  try {
+    return await trainLoop(args, loaded, trainer, writer);
+  } catch (e) {
+    writer?.close('failed', e instanceof Error ? e.message : String(e));
+    throw e;
+  }
+}
+
+/** A new run folder under --runs-dir, with the run's config and info; its path goes to stderr. */
+function openWriter(args: TrainArgs, loaded: LoadedConfig, trainer: ReturnType<typeof trainerFor>): RunWriter {
+  const { dir } = createRunDir(args.runsDir, loaded.config.name);
+  const git = gitCommit(process.cwd());
+  const writer = RunWriter.open(
+    dir,
+    {
+      name: loaded.config.name,
+      source: 'cli',
+      seed: loaded.config.seed,
+      ...(args.preset !== undefined ? { preset: args.preset } : {}),
+      ...(args.config !== undefined ? { configFile: args.config } : {}),
+      ...(git ? { git } : {}),
+    },
+    loaded.config,
+  );
+  writer.setInfo(runInfo(trainer, loaded.config));
+  process.stderr.write(`saving to ${path.relative(process.cwd(), dir) || dir}\n`);
+  return writer;
+}
+
+async function trainLoop(args: TrainArgs, loaded: LoadedConfig, trainer: ReturnType<typeof trainerFor>, writer: RunWriter | undefined): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const total = trainer.totalSteps;
   const t0 = performance.now();
@@ -80,9 +123,11 @@ async function train(args: TrainArgs): Promise<number> {
   process.stderr.write(`${loaded.config.name}: ${trainer.model.kind} model, ${trainer.data.train.n} train sentences, vocabulary ${trainer.data.vocab.length}, ${total} steps\n`);
   while (!trainer.done) {
     rec = trainer.trainStep();
+    writer?.appendStep(stepData(rec));
     if (rec.eval) lastTest = rec.eval.testAccuracy;
     if (!Number.isFinite(rec.loss)) {
       process.stderr.write(`\nstopped: loss is ${rec.loss} at step ${rec.step}\n`);
+      writer?.close('stopped', `loss is ${rec.loss} at step ${rec.step}`);
       return 1;
     }
     const now = performance.now();
@@ -93,6 +138,7 @@ async function train(args: TrainArgs): Promise<number> {
   }
   if (tty) process.stderr.write('\n');
   const s = trainer.summary();
+  writer?.close('completed', undefined, summaryData(s));
   process.stderr.write(
     `done: loss ${fmt(s.loss)}  train acc ${fmt(s.trainAccuracy, 3)}  test acc ${fmt(s.testAccuracy, 3)}  ${fmt(s.msPerStep, 3)} ms/step` +
       (s.topicAttention !== undefined ? `  topic attention ${fmt(s.topicAttention, 3)}  identity max rel error ${fmt(s.identityMaxRelError, 4)}` : '') +

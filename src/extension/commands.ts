@@ -1,19 +1,25 @@
 /**
  * The palette commands (category “Attention Lens”): launch, pause, resume, step, stop,
- * open dashboard, show log. Each acts on the run it is given (tree, status bar, CodeLens)
- * or on the selected / most recent run, and says clearly when there is none.
+ * open dashboard, show log; and, from the Runs tree's context menu, rename, edit note,
+ * delete and reveal a run's folder. Each acts on the run it is given (tree, status bar,
+ * CodeLens) or on the selected / most recent run, and says clearly when there is none.
+ * Saved runs (read from their folder) can be viewed and edited but not controlled.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { PRESETS, presetConfig } from '../trainer/presets';
+import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { Run, RunManager } from '../runs/runManager';
+import { StoredRun } from '../runs/storedRun';
 import { CONFIG_GLOB, type ConfigFiles } from './configFiles';
 import type { DashboardPanels } from './dashboardPanel';
 import { Disposable } from './dispose';
+import { storedRunRefusal } from './webviewBridge';
 
 interface Deps {
   manager: RunManager;
+  catalog: RunCatalog;
   dashboards: DashboardPanels;
   configFiles: ConfigFiles;
   log: vscode.LogOutputChannel;
@@ -37,6 +43,10 @@ export class Commands extends Disposable {
     reg('attentionLens.stopRun', (arg) => this.control(arg, 'stop'));
     reg('attentionLens.openDashboard', (arg) => this.openDashboard(arg));
     reg('attentionLens.showLog', () => this.d.log.show());
+    reg('attentionLens.renameRun', (arg) => this.renameRun(arg));
+    reg('attentionLens.deleteRun', (arg) => this.deleteRun(arg));
+    reg('attentionLens.editRunNote', (arg) => this.editRunNote(arg));
+    reg('attentionLens.revealRunFolder', (arg) => this.revealRunFolder(arg));
   }
 
   /** Quick pick of the presets (and, in a trusted workspace, the workspace's run config files). */
@@ -106,10 +116,10 @@ export class Commands extends Disposable {
       if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
       return undefined;
     }
-    return this.start(check.config, path.dirname(uri.fsPath), path.basename(uri.fsPath, '.attnlens.json'));
+    return this.start(check.config, path.dirname(uri.fsPath), path.basename(uri.fsPath, '.attnlens.json'), 'file', vscode.workspace.asRelativePath(uri));
   }
 
-  private start(config: unknown, baseDir: string, name: string): Run | undefined {
+  private start(config: unknown, baseDir: string, name: string, kind: 'preset' | 'file' = 'preset', origin = name): Run | undefined {
     const active = this.d.manager.list().filter((r) => r.status === 'starting' || r.status === 'running' || r.status === 'paused').length;
     const max = settings().get<number>('maxConcurrentRuns', 8);
     if (active >= max) {
@@ -121,6 +131,7 @@ export class Commands extends Disposable {
       baseDir,
       name,
       startPaused: settings().get<boolean>('startPaused', false),
+      ...(kind === 'preset' ? { preset: name } : { configFile: origin }),
       stopTimeoutMs: settings().get<number>('stopTimeoutSeconds', 3) * 1000,
     });
     this.d.log.info(`launched ${run.name} (run ${run.id})`);
@@ -137,8 +148,8 @@ export class Commands extends Disposable {
   }
 
   /** The run a command acts on: the one passed (tree item, status bar), else the selected / most recent. */
-  private target(arg: unknown, verb: string): Run | undefined {
-    const run = isRun(arg) ? arg : typeof arg === 'string' ? this.d.manager.get(arg) : this.d.manager.selected();
+  private target(arg: unknown, verb: string): AnyRun | undefined {
+    const run = isRun(arg) || arg instanceof StoredRun ? arg : typeof arg === 'string' ? this.d.catalog.get(arg) : this.d.manager.selected();
     if (!run) void vscode.window.showInformationMessage(`${PREFIX}: there is no run to ${verb}. Launch one with “${PREFIX}: Launch Run”.`);
     return run;
   }
@@ -146,6 +157,10 @@ export class Commands extends Disposable {
   private control(arg: unknown, action: 'pause' | 'resume' | 'step' | 'stop'): void {
     const run = this.target(arg, action);
     if (!run) return;
+    if (isStored(run)) {
+      void vscode.window.showInformationMessage(storedRunRefusal(run.name, run.beingWritten));
+      return;
+    }
     const s = run.status;
     const live = s === 'running' || s === 'paused' || s === 'starting';
     if (!live) {
@@ -174,8 +189,91 @@ export class Commands extends Disposable {
   private openDashboard(arg: unknown): void {
     const run = this.target(arg, 'show');
     if (!run) return;
-    this.d.manager.select(run.id);
+    if (!isStored(run)) this.d.manager.select(run.id);
     this.d.dashboards.createOrShow(run);
+  }
+
+  /** A tree command's run; says why when it cannot act (no run, or no run folder). */
+  private savedTarget(arg: unknown, verb: string): AnyRun | undefined {
+    const run = this.target(arg, verb);
+    if (run && !run.dir) {
+      void vscode.window.showInformationMessage(`${PREFIX}: run ${run.name} has no run folder (it was launched before attentionLens.runsFolder could be written), so there is nothing to ${verb}.`);
+      return undefined;
+    }
+    return run;
+  }
+
+  private report(what: string, e: unknown): void {
+    const text = e instanceof Error ? e.message : String(e);
+    this.d.log.error(`${what}: ${text}`);
+    void vscode.window.showErrorMessage(`${PREFIX}: ${what}: ${text}`);
+  }
+
+  private async renameRun(arg: unknown): Promise<void> {
+    const run = this.savedTarget(arg, 'rename');
+    if (!run) return;
+    const name = await vscode.window.showInputBox({
+      title: `${PREFIX}: Rename Run`,
+      prompt: 'The run’s display name (its folder keeps its name)',
+      value: run.name,
+      validateInput: (v) => (v.trim() === '' ? 'A run needs a name' : undefined),
+    });
+    if (name === undefined || name.trim() === run.name) return;
+    try {
+      this.d.catalog.rename(run, name.trim());
+    } catch (e) {
+      this.report(`could not rename ${run.name}`, e);
+    }
+  }
+
+  private async editRunNote(arg: unknown): Promise<void> {
+    const run = this.savedTarget(arg, 'annotate');
+    if (!run) return;
+    const note = await vscode.window.showInputBox({
+      title: `${PREFIX}: Edit Run Note — ${run.name}`,
+      prompt: 'A free-text note kept in the run’s meta.json (empty removes it)',
+      value: this.d.catalog.noteOf(run) ?? '',
+    });
+    if (note === undefined) return;
+    try {
+      this.d.catalog.setNote(run, note.trim());
+    } catch (e) {
+      this.report(`could not save the note of ${run.name}`, e);
+    }
+  }
+
+  private async deleteRun(arg: unknown): Promise<void> {
+    const run = this.target(arg, 'delete');
+    if (!run) return;
+    if (this.d.catalog.isTraining(run)) {
+      void vscode.window.showWarningMessage(`${PREFIX}: run ${run.name} is still training${isStored(run) ? ' in another process' : ''}. Stop it before deleting it.`);
+      return;
+    }
+    const detail = run.dir ? `Its folder ${run.dir} and everything recorded in it will be deleted. This cannot be undone.` : 'It was not saved in a run folder; it is removed from the list.';
+    const choice = await vscode.window.showWarningMessage(`Delete run ${run.name}?`, { modal: true, detail }, 'Delete');
+    if (choice !== 'Delete') return;
+    try {
+      this.d.catalog.delete(run);
+      this.d.log.info(`deleted run ${run.name}${run.dir ? ` (${run.dir})` : ''}`);
+    } catch (e) {
+      this.report(`could not delete ${run.name}`, e);
+    }
+  }
+
+  private async revealRunFolder(arg: unknown): Promise<void> {
+    const run = this.savedTarget(arg, 'reveal');
+    if (!run?.dir) return;
+    const uri = vscode.Uri.file(run.dir);
+    // In a browser (code-server, vscode.dev) there is no OS file manager: reveal it in the Explorer.
+    if (vscode.env.uiKind === vscode.UIKind.Web || vscode.env.remoteName !== undefined) {
+      await vscode.commands.executeCommand('revealInExplorer', uri);
+      return;
+    }
+    try {
+      await vscode.commands.executeCommand('revealFileInOS', uri);
+    } catch {
+      await vscode.commands.executeCommand('revealInExplorer', uri);
+    }
   }
 }
 

@@ -1,10 +1,9 @@
 /**
  * Dashboard panels, one per run, opened beside the editor. createOrShow reveals an existing
- * panel; a panel restored after a window reload (the serializer) reconnects to its run if the
- * run is still known and otherwise says that the run is gone.
+ * panel; a panel restored after a window reload (the serializer) reconnects to its run, live
+ * or read back from its run folder, and otherwise says that the run is gone.
  */
 import * as vscode from 'vscode';
-import type { Run } from '../runs/runManager';
 import { Disposable } from './dispose';
 import { missingRunSnapshot, WebviewBridge, type BridgeHost } from './webviewBridge';
 import { renderWebview, webviewOptions } from './webviewContent';
@@ -25,7 +24,7 @@ class DashboardPanel extends Disposable {
     panel.webview.options = webviewOptions(extensionUri);
     this.bridge = this._register(
       new WebviewBridge(panel.webview, host, runId, (id) =>
-        missingRunSnapshot(id, 'This run is not running in this window any more (runs end when the window reloads or closes).'),
+        missingRunSnapshot(id, 'This run is not running in this window and has no run folder (it was not saved, or its folder was deleted).'),
       ),
     );
     panel.webview.html = renderWebview(panel.webview, extensionUri, 'dashboard', panel.title);
@@ -48,7 +47,7 @@ export class DashboardPanels extends Disposable implements vscode.WebviewPanelSe
   }
 
   /** Reveals the run's dashboard, creating it beside the active editor when needed. */
-  createOrShow(run: Run, preserveFocus = false): void {
+  createOrShow(run: { readonly id: string; readonly name: string }, preserveFocus = false): void {
     const existing = this.panels.get(run.id);
     if (existing) {
       existing.panel.reveal(undefined, preserveFocus);

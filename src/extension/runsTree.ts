@@ -1,7 +1,14 @@
-/** The Runs tree: one item per run with a status icon, step and loss, and inline controls. */
+/**
+ * The Runs tree: two groups, Running and Finished, of live runs and runs read back from the
+ * runs folder (so they are there after a window reload). Each row shows a status icon, the
+ * step and loss, and has inline controls (live runs) and a context menu (rename, note,
+ * delete, reveal the folder).
+ */
 import * as vscode from 'vscode';
 import type { RunStatus } from '../protocol/messages';
-import type { Run, RunManager } from '../runs/runManager';
+import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
+import type { RunManager } from '../runs/runManager';
+import { isTerminal } from '../runs/runProcess';
 import { Disposable, toDisposable } from './dispose';
 
 const ICONS: Record<RunStatus, vscode.ThemeIcon> = {
@@ -13,7 +20,8 @@ const ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
 };
 
-export function runDescription(run: Run): string {
+/** `status · step N/T · loss X`: the status word first (tests read it from the row's aria-label). */
+export function runDescription(run: AnyRun): string {
   const parts: string[] = [run.status];
   const total = run.info?.totalSteps;
   parts.push(total ? `step ${run.step}/${total}` : `step ${run.step}`);
@@ -22,8 +30,9 @@ export function runDescription(run: Run): string {
   return parts.join(' · ');
 }
 
-/** The last recorded step's loss, if any. */
-export function latestLoss(run: Run): number | undefined {
+/** The last recorded step's loss, if any (a stored run's once its records were read). */
+export function latestLoss(run: AnyRun): number | undefined {
+  if (isStored(run)) return run.latestLoss ?? run.summary?.loss;
   const n = run.history.length;
   return n > 0 ? run.history.scalars(n - 1, n).loss[0] : undefined;
 }
@@ -33,44 +42,116 @@ export function formatLoss(x: number): string {
   return Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(4) : x.toExponential(2);
 }
 
-export class RunsTree extends Disposable implements vscode.TreeDataProvider<Run> {
-  private readonly changed = new vscode.EventEmitter<Run | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
-  readonly view: vscode.TreeView<Run>;
+/** A group row: runs still training, or runs that ended. */
+class Group {
+  constructor(
+    readonly finished: boolean,
+    readonly label: string,
+  ) {}
+}
+const RUNNING = new Group(false, 'Running');
+const FINISHED = new Group(true, 'Finished');
 
-  constructor(private readonly manager: RunManager) {
+type Node = Group | AnyRun;
+
+/** Finished = a live run in a terminal status, or a stored run that ended (or whose writer died). */
+export function isFinished(run: AnyRun): boolean {
+  return isTerminal(run.status);
+}
+
+export class RunsTree extends Disposable implements vscode.TreeDataProvider<Node> {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  readonly view: vscode.TreeView<Node>;
+  /** Which group each live run was last shown in: a move needs a full refresh. */
+  private readonly shownFinished = new Map<string, boolean>();
+
+  constructor(
+    manager: RunManager,
+    private readonly catalog: RunCatalog,
+  ) {
     super();
     this._register(this.changed);
     this.view = this._register(vscode.window.createTreeView('attentionLens.runs', { treeDataProvider: this, canSelectMany: true }));
     this._register(toDisposable(manager.on('runAdded', () => this.changed.fire(undefined))));
-    this._register(toDisposable(manager.on('runChanged', (run) => this.changed.fire(run))));
+    this._register(
+      toDisposable(
+        manager.on('runChanged', (run) => {
+          if (this.shownFinished.get(run.id) !== isFinished(run)) this.changed.fire(undefined);
+          else this.changed.fire(run);
+        }),
+      ),
+    );
+    this._register(toDisposable(catalog.on('changed', () => this.changed.fire(undefined))));
+    this._register(
+      toDisposable(
+        catalog.on('runChanged', (run) => {
+          if (this.shownFinished.get(run.id) !== isFinished(run)) this.changed.fire(undefined);
+          else this.changed.fire(run);
+        }),
+      ),
+    );
     this._register(
       this.view.onDidChangeSelection((e) => {
         const run = e.selection[0];
-        if (run) manager.select(run.id);
+        if (run && !(run instanceof Group) && !isStored(run)) manager.select(run.id);
       }),
     );
   }
 
-  getTreeItem(run: Run): vscode.TreeItem {
+  /** Rebuilds every row (after a reload of the runs folder). */
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    if (node instanceof Group) {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `group.${node.finished ? 'finished' : 'running'}`;
+      item.contextValue = item.id;
+      return item;
+    }
+    const run = node;
+    const stored = isStored(run);
     const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.None);
     item.id = run.id;
     item.description = runDescription(run);
     item.iconPath = ICONS[run.status];
-    item.contextValue = `run.${run.status}`;
+    item.contextValue = stored ? `run.stored.${run.status}` : `run.${run.status}`;
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${run.name}** — ${run.status}\n\n`);
+    md.appendMarkdown(`**${escape(run.name)}** — ${run.status}${stored ? (run.beingWritten ? ' (written by another process)' : ' (saved)') : ''}\n\n`);
     if (run.info) md.appendMarkdown(`${run.info.modelKind} model · ${run.info.totalSteps} steps · groups: ${run.info.groups.join(', ')}\n\n`);
-    if (run.statusReason) md.appendMarkdown(`${run.statusReason}\n\n`);
-    const tail = run.process.stderrTail.trim();
-    if (run.status === 'failed' && tail) md.appendCodeblock(tail.split('\n').slice(-12).join('\n'), 'text');
-    md.appendMarkdown(`started ${new Date(run.startedAt).toLocaleTimeString()}`);
+    if (run.statusReason) md.appendMarkdown(`${escape(run.statusReason)}\n\n`);
+    const note = this.catalog.noteOf(run);
+    if (note) md.appendMarkdown(`*Note:* ${escape(note)}\n\n`);
+    if (!stored) {
+      const tail = run.process.stderrTail.trim();
+      if (run.status === 'failed' && tail) md.appendCodeblock(tail.split('\n').slice(-12).join('\n'), 'text');
+    }
+    md.appendMarkdown(`started ${new Date(run.startedAt).toLocaleString()}`);
+    const dir = run.dir;
+    if (dir) md.appendMarkdown(`\n\n\`${dir}\``);
     item.tooltip = md;
+    this.shownFinished.set(run.id, isFinished(run));
     item.command = { command: 'attentionLens.openDashboard', title: 'Open Dashboard', arguments: [run] };
     return item;
   }
 
-  getChildren(run?: Run): Run[] {
-    return run ? [] : [...this.manager.list()].reverse();
+  getChildren(node?: Node): Node[] {
+    if (node === undefined) {
+      const all = this.catalog.list();
+      if (all.length === 0) return []; // the welcome view
+      return [RUNNING, FINISHED];
+    }
+    if (!(node instanceof Group)) return [];
+    // Newest first within each group.
+    return this.catalog
+      .list()
+      .filter((r) => isFinished(r) === node.finished)
+      .sort((a, b) => b.startedAt - a.startedAt);
   }
+}
+
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }

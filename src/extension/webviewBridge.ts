@@ -7,11 +7,14 @@
 import * as vscode from 'vscode';
 import { PROTOCOL_VERSION, assertNever, type HostToWebview, type RunSnapshot } from '../protocol/messages';
 import { isWebviewToHost } from '../protocol/guards';
+import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { Run, RunManager } from '../runs/runManager';
 import { Disposable, toDisposable } from './dispose';
 
 export interface BridgeHost {
   readonly manager: RunManager;
+  /** Live and stored runs: a dashboard can show either. */
+  readonly catalog: RunCatalog;
   readonly log: vscode.LogOutputChannel;
 }
 
@@ -44,6 +47,21 @@ export class WebviewBridge extends Disposable {
         }),
       ),
     );
+    // A run another process (the command line) writes, followed from its folder.
+    this._register(
+      toDisposable(
+        host.catalog.on('runUpdate', (run, msg) => {
+          if (this.ready && run.id === this.runId) void this.post(msg);
+        }),
+      ),
+    );
+    this._register(
+      toDisposable(
+        host.catalog.on('runChanged', (run) => {
+          if (this.ready && run.id === this.runId) void this.post(run.statusMessage());
+        }),
+      ),
+    );
   }
 
   get currentRunId(): string | undefined {
@@ -57,8 +75,8 @@ export class WebviewBridge extends Disposable {
     if (this.ready) this.sendSnapshot();
   }
 
-  private run(): Run | undefined {
-    return this.runId === undefined ? undefined : this.host.manager.get(this.runId);
+  private run(): AnyRun | undefined {
+    return this.runId === undefined ? undefined : this.host.catalog.get(this.runId);
   }
 
   private sendSnapshot(): void {
@@ -100,7 +118,7 @@ export class WebviewBridge extends Disposable {
         this.act(m.runId, (r) => r.stop());
         return;
       case 'requestAttention': {
-        const run = this.host.manager.get(m.runId);
+        const run = this.host.catalog.get(m.runId);
         const frame = run?.attentionAt(m.step);
         if (frame) void this.post({ type: 'attentionLoaded', runId: m.runId, frame });
         return;
@@ -111,10 +129,18 @@ export class WebviewBridge extends Disposable {
   }
 
   private act(runId: string, fn: (r: Run) => void): void {
-    const run = this.host.manager.get(runId);
-    if (run) fn(run);
-    else this.host.log.warn(`dashboard asked for unknown run ${runId}`);
+    const run = this.host.catalog.get(runId);
+    if (!run) this.host.log.warn(`dashboard asked for unknown run ${runId}`);
+    else if (isStored(run)) void vscode.window.showInformationMessage(storedRunRefusal(run.name, run.beingWritten));
+    else fn(run);
   }
+}
+
+/** Why pause / resume / step / stop do nothing for a run read from its folder. */
+export function storedRunRefusal(name: string, beingWritten: boolean): string {
+  return beingWritten
+    ? `Attention Lens: run ${name} is being trained by another process (e.g. the command line); it can only be watched from here.`
+    : `Attention Lens: run ${name} is a saved run that has ended; it can be viewed, not controlled. Launch a new run to train again.`;
 }
 
 function describe(m: unknown): string {

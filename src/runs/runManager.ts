@@ -10,11 +10,17 @@
  *   selectionChanged(run?)      select() changed the selected run
  *   protocolError(run, text)    a trainer message was rejected
  *   log(run, text)              trainer stderr/stdout
+ *   storeError(run, text)       the run could not be written to its folder (the run goes on)
+ *
+ * With a `runsDir`, every run is also recorded as it trains into its own folder there
+ * (`<runsDir>/<run id>/`, the run store's format); the run's id is then the folder's name.
  */
 import type { AttentionFrame, HostToWebview, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
 import { UpdateCoalescer } from './coalescer';
 import { RunHistory, type StepsAppended } from './runHistory';
+import { RunRecorder } from './runRecorder';
 import { Emitter, RunProcess, isTerminal } from './runProcess';
+import { createRunDir, gitCommit } from './store';
 
 export type StatusChanged = Extract<HostToWebview, { type: 'statusChanged' }>;
 
@@ -28,6 +34,10 @@ export interface RunManagerOptions {
   /** Default for LaunchOptions.stopTimeoutMs (3000). */
   stopTimeoutMs?: number;
   execArgv?: string[];
+  /** Folder that holds run folders; when set, every launched run is recorded there. */
+  runsDir?: string;
+  /** Who launches, for meta.json's `source` (default 'vscode'). */
+  source?: string;
 }
 
 export interface LaunchOptions {
@@ -43,6 +53,9 @@ export interface LaunchOptions {
   stopTimeoutMs?: number;
   execArgv?: string[];
   args?: string[];
+  /** For the run folder's meta.json: the preset or config file launched. */
+  preset?: string;
+  configFile?: string;
 }
 
 let counter = 0;
@@ -65,10 +78,13 @@ export class Run {
   readonly finished: Promise<RunStatus>;
   private readonly updates: UpdateCoalescer;
   private readonly changes: UpdateCoalescer;
+  /** Writes the run into its folder, when the manager has a runsDir (and the folder could be made). */
+  recorder: RunRecorder | undefined;
 
   constructor(
     readonly id: string,
-    readonly name: string,
+    /** Display name (Rename changes it). */
+    public name: string,
     readonly process: RunProcess,
     events: {
       changed: (run: Run) => void;
@@ -143,6 +159,10 @@ export class Run {
   get isRunning(): boolean {
     return !isTerminal(this.process.status);
   }
+  /** The run's folder in the run store, when it is recorded. */
+  get dir(): string | undefined {
+    return this.recorder?.dir;
+  }
 
   pause(): void {
     this.process.pause();
@@ -197,20 +217,34 @@ export type RunManagerEvents = {
   selectionChanged: [run: Run | undefined];
   protocolError: [run: Run, text: string];
   log: [run: Run, text: string];
+  storeError: [run: Run, text: string];
 };
 
 export class RunManager extends Emitter<RunManagerEvents> {
   private readonly runs: Run[] = [];
   private selectedId: string | undefined;
+  /** Where new runs are recorded (undefined: not recorded). Changing it affects later launches. */
+  runsDir: string | undefined;
 
   constructor(private readonly opts: RunManagerOptions) {
     super();
+    this.runsDir = opts.runsDir;
   }
 
-  /** Starts a run in its own trainer process. */
+  /** Starts a run in its own trainer process (and, with a runsDir, its folder). */
   launch(o: LaunchOptions): Run {
-    const id = newRunId();
     const name = this.uniqueName(o.name ?? configName(o.config) ?? 'run');
+    let id = newRunId();
+    let folder: { id: string; dir: string } | undefined;
+    let folderError: string | undefined;
+    if (this.runsDir !== undefined) {
+      try {
+        folder = createRunDir(this.runsDir, name);
+        id = folder.id;
+      } catch (e) {
+        folderError = `could not create a run folder in ${this.runsDir}: ${e instanceof Error ? e.message : String(e)}; the run is not saved`;
+      }
+    }
     const stopTimeoutMs = o.stopTimeoutMs ?? this.opts.stopTimeoutMs;
     const execArgv = o.execArgv ?? this.opts.execArgv;
     const proc = RunProcess.start({
@@ -235,9 +269,40 @@ export class RunManager extends Emitter<RunManagerEvents> {
       },
       { update: this.opts.updateIntervalMs ?? 33, change: this.opts.changeIntervalMs ?? 250 },
     );
+    if (folder) this.record(run, folder.dir, o);
     this.runs.push(run);
     this.emit('runAdded', run);
+    if (folderError !== undefined) this.emit('storeError', run, folderError);
     return run;
+  }
+
+  /** Feeds the run's trainer messages to a RunWriter in `dir`; never throws. */
+  private record(run: Run, dir: string, o: LaunchOptions): void {
+    const seed = typeof o.config === 'object' && o.config !== null ? (o.config as Record<string, unknown>)['seed'] : undefined;
+    let git: { commit: string; branch?: string } | undefined;
+    try {
+      git = gitCommit(o.baseDir);
+    } catch {
+      git = undefined; // best effort
+    }
+    const rec = RunRecorder.open(
+      dir,
+      {
+        name: run.name,
+        source: this.opts.source ?? 'vscode',
+        ...(o.preset !== undefined ? { preset: o.preset } : {}),
+        ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
+        ...(typeof seed === 'number' ? { seed } : {}),
+        ...(git ? { git } : {}),
+      },
+      o.config,
+      (text) => this.emit('storeError', run, text),
+    );
+    if (!rec) return;
+    run.recorder = rec;
+    run.process.on('message', (msg) => rec.onMessage(msg));
+    // Registered before anyone can await run.finished: the folder is closed when it resolves.
+    run.process.once('exit', (status, reason) => rec.close(status, reason));
   }
 
   private uniqueName(base: string): string {
@@ -253,6 +318,16 @@ export class RunManager extends Emitter<RunManagerEvents> {
   /** Every run, in launch order. */
   list(): readonly Run[] {
     return this.runs;
+  }
+
+  /** Drops an ended run from the list (its folder was deleted); false if it is still training or unknown. */
+  forget(id: string): boolean {
+    const i = this.runs.findIndex((r) => r.id === id);
+    if (i < 0 || this.runs[i]!.isRunning) return false;
+    this.runs[i]!.dispose();
+    this.runs.splice(i, 1);
+    if (this.selectedId === id) this.selectedId = undefined;
+    return true;
   }
 
   mostRecent(): Run | undefined {

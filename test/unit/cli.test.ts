@@ -1,16 +1,21 @@
 /**
  * The command line as a user runs it: a real `node dist/cli.js` process.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { listRuns, openRun } from '../../src/runs/store';
 
 const root = path.resolve(__dirname, '../../..');
 const cli = path.join(root, 'bin/attention-lens.js');
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: root });
+const spawn = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: root });
+/** `train` saves its run: into a scratch folder here, not the repository's .attention-lens/. */
+const scratchRuns = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-runs-'));
+after(() => fs.rmSync(scratchRuns, { recursive: true, force: true }));
+const run = (...args: string[]) => spawn(...args, ...(args[0] === 'train' ? ['--runs-dir', scratchRuns] : []));
 
 test('presets: one line per preset', () => {
   const r = run('presets');
@@ -77,4 +82,39 @@ test('usage errors', () => {
   assert.match(run('train', '--preset', 'lu-fc-fast', '--epochs', 'x').stderr, /--epochs must be an integer/);
   assert.match(run('frobnicate').stderr, /unknown command "frobnicate"/);
   assert.match(run('train', '--preset', 'nope').stderr, /unknown preset "nope"/);
+});
+
+test('train saves its run folder as it goes (--runs-dir), readable with openRun; --no-save saves nothing', () => {
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-save-'));
+  const r = spawn('train', '--preset', 'lu-fc-fast', '--epochs', '50', '--seed', '3', '--json', '--runs-dir', runsDir);
+  assert.equal(r.status, 0, r.stderr);
+  const { runs, problems } = listRuns(runsDir);
+  assert.deepEqual(problems, []);
+  assert.equal(runs.length, 1);
+  const dir = runs[0]!.dir;
+  assert.match(r.stderr, new RegExp(`saving to .*${runs[0]!.id}`));
+  const stored = openRun(dir);
+  assert.deepEqual(stored.problems, []);
+  const meta = stored.meta!;
+  assert.equal(meta.status, 'completed');
+  assert.equal(meta.source, 'cli');
+  assert.equal(meta.preset, 'lu-fc-fast');
+  assert.equal(meta.seed, 3);
+  assert.ok(meta.endedAt);
+  const out = JSON.parse(r.stdout) as Record<string, number>;
+  assert.equal(stored.scalars.n, out['steps']);
+  assert.equal(meta.summary?.steps, out['steps']);
+  assert.equal(meta.summary?.loss, out['loss']);
+  assert.ok(stored.attentionSteps.length > 0);
+  assert.ok(stored.readAttention(stored.attentionSteps[0]!));
+  assert.ok(stored.identity.n > 0);
+  assert.deepEqual(meta.info?.groups.length, 4);
+
+  const none = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-nosave-'));
+  const r2 = spawn('train', '--preset', 'lu-fc-fast', '--epochs', '5', '--runs-dir', none, '--no-save');
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.deepEqual(fs.readdirSync(none), []);
+  assert.doesNotMatch(r2.stderr, /saving to/);
+  fs.rmSync(runsDir, { recursive: true, force: true });
+  fs.rmSync(none, { recursive: true, force: true });
 });

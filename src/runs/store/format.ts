@@ -176,6 +176,8 @@ export interface RunMeta {
   counts?: StreamCounts;
   /** The writing process, to tell a live run from a killed one (best effort: pids are reused). */
   writer?: { pid: number; hostname: string };
+  /** A free-text note the user attached to the run (editable at any time). */
+  note?: string;
 }
 
 const STATUSES: readonly string[] = ['starting', 'running', 'paused', 'completed', 'stopped', 'failed'];
@@ -197,6 +199,7 @@ export function metaProblem(v: unknown): string | undefined {
   if (typeof v['startedAt'] !== 'string') return 'startedAt is not a string';
   if (typeof v['status'] !== 'string' || !STATUSES.includes(v['status'])) return `status ${JSON.stringify(v['status'])} is not a run status`;
   if (v['endedAt'] !== undefined && typeof v['endedAt'] !== 'string') return 'endedAt is not a string';
+  if (v['note'] !== undefined && typeof v['note'] !== 'string') return 'note is not a string';
   const info = v['info'];
   if (info !== undefined && (!isObj(info) || !Array.isArray(info['groups']) || !info['groups'].every((g) => typeof g === 'string'))) return 'info.groups is not a list of names';
   const c = v['counts'];

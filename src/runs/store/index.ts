@@ -9,4 +9,4 @@ export { gitCommit } from './git';
 export { createRunDir, listRun, listRuns, makeRunId, type RunListing } from './listing';
 export { openRun, RunFollower, scanAttention, toScalarChunk, type RunUpdate, type StoredIdentity, type StoredRun, type StoredScalars } from './reader';
 export { rebuildAttentionIndex } from './repair';
-export { RunWriter, writeJsonAtomic, type RunMetaInit, type RunWriterOptions } from './writer';
+export { annotateRun, RunWriter, writeJsonAtomic, type RunMetaInit, type RunWriterOptions } from './writer';

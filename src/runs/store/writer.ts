@@ -29,6 +29,7 @@ import {
   KIND,
   MAX_PAYLOAD_BYTES,
   META_FORMAT,
+  metaProblem,
   scalarPayloadBytes,
   STAGES,
   type RunMeta,
@@ -197,6 +198,30 @@ function putF32(dv: DataView, o: number, a: ArrayLike<number>): void {
   for (let i = 0; i < a.length; i++) dv.setFloat32(o + 4 * i, a[i]!, true);
 }
 
+/** Sets `name` and `note` (an empty note removes the field) on a metadata document. */
+export function applyAnnotation(meta: RunMeta, fields: { name?: string; note?: string }): void {
+  if (fields.name !== undefined) meta.name = fields.name;
+  if (fields.note !== undefined) {
+    if (fields.note === '') delete meta.note;
+    else meta.note = fields.note;
+  }
+}
+
+/**
+ * Renames or re-notes a run no writer has open (a closed run, or one whose writer died):
+ * meta.json is read, checked, changed and replaced atomically. The folder keeps its name.
+ */
+export function annotateRun(dir: string, fields: { name?: string; note?: string }): RunMeta {
+  const file = path.join(dir, FILES.meta);
+  const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  const why = metaProblem(v);
+  if (why !== undefined) throw new Error(`${file}: not a run: meta.json ${why}`);
+  const meta = v as RunMeta;
+  applyAnnotation(meta, fields);
+  writeJsonAtomic(file, meta, true);
+  return meta;
+}
+
 export class RunWriter {
   private readonly streams: Record<StreamName, Stream>;
   private meta: RunMeta;
@@ -285,6 +310,15 @@ export class RunWriter {
     this.applyInfo(info);
     if (info.config !== undefined) writeJsonAtomic(path.join(this.dir, FILES.config), info.config, this.fsyncMode !== 'never');
     this.writeMeta();
+  }
+
+  /**
+   * What a person may change while the run is recorded: its display name and its note (an
+   * empty note removes it). meta.json is rewritten at once, and again with them at close.
+   */
+  annotate(fields: { name?: string; note?: string }): void {
+    applyAnnotation(this.meta, fields);
+    if (!this.closed) this.writeMeta();
   }
 
   private writeMeta(): void {
