@@ -233,6 +233,13 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
       return isStr(v['runId']) && isAttentionFrame(v['frame']);
     case 'protocolMismatch':
       return isInt(v['expected']);
+    case 'compareSnapshot':
+      return (
+        isInt(v['protocolVersion']) &&
+        Array.isArray(v['runs']) &&
+        v['runs'].every((r) => isHostToWebview({ type: 'snapshot', protocolVersion: 0, snapshot: r })) &&
+        isArr(v['configDiff'], (d): d is { path: string; values: string[] } => isObj(d) && isStr(d['path']) && isArr(d['values'], isStr))
+      );
     default:
       return false;
   }

@@ -194,7 +194,21 @@ export type HostToWebview =
   /** Reply to `requestAttention`. */
   | { type: 'attentionLoaded'; runId: string; frame: AttentionFrame }
   /** The webview spoke another protocol version. */
-  | { type: 'protocolMismatch'; expected: number; received: unknown };
+  | { type: 'protocolMismatch'; expected: number; received: unknown }
+  /**
+   * Reply to `ready` in a compare view: every compared run's whole state, in the order the
+   * user chose, and the config fields whose values differ between them. Afterwards each run's
+   * `stepsAppended` / `statusChanged` / `attentionLoaded` arrive with its runId as usual.
+   */
+  | { type: 'compareSnapshot'; protocolVersion: number; runs: RunSnapshot[]; configDiff: ConfigDifference[] };
+
+/** One config field that differs between compared runs. */
+export interface ConfigDifference {
+  /** Dotted path, e.g. `model.trainable.keys`. */
+  path: string;
+  /** The field's value in each run (same order as the runs), as compact JSON; `—` when absent. */
+  values: string[];
+}
 
 // ─── webview → host ──────────────────────────────────────────────────────────────────
 

@@ -194,6 +194,9 @@ export class RunStore {
         }
         return { changed: Changed.Loaded };
       }
+      case 'compareSnapshot':
+        // For the compare view, which keeps one RunStore per run; a single-run view ignores it.
+        return { changed: Changed.None, warning: 'compareSnapshot sent to a single-run view' };
       case 'protocolMismatch':
         this.protocolError = `The extension expected protocol version ${msg.expected}, this page speaks ${PROTOCOL_VERSION}. Reload the window.`;
         return { changed: Changed.Error, warning: this.protocolError };
