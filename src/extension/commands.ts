@@ -16,11 +16,14 @@ import { CONFIG_GLOB, type ConfigFiles } from './configFiles';
 import type { DashboardPanels } from './dashboardPanel';
 import { Disposable } from './dispose';
 import { storedRunRefusal } from './webviewBridge';
+import type { ComparePanels } from './comparePanel';
+import { runJson, scalarsCsv } from '../runs/export';
 
 interface Deps {
   manager: RunManager;
   catalog: RunCatalog;
   dashboards: DashboardPanels;
+  compares: ComparePanels;
   configFiles: ConfigFiles;
   log: vscode.LogOutputChannel;
 }
@@ -47,6 +50,78 @@ export class Commands extends Disposable {
     reg('attentionLens.deleteRun', (arg) => this.deleteRun(arg));
     reg('attentionLens.editRunNote', (arg) => this.editRunNote(arg));
     reg('attentionLens.revealRunFolder', (arg) => this.revealRunFolder(arg));
+    reg('attentionLens.compareRuns', (clicked, selected) => this.compareRuns(clicked, selected));
+    reg('attentionLens.exportCsv', (clicked, selected) => this.exportRuns(clicked, selected, 'csv'));
+    reg('attentionLens.exportJson', (clicked) => this.exportRuns(clicked, undefined, 'json'));
+  }
+
+  /** The runs a command was given by the tree (clicked + selection), else a quick pick. */
+  private async chooseRuns(clicked: unknown, selected: unknown, title: string, many: boolean): Promise<AnyRun[] | undefined> {
+    const asRun = (v: unknown): AnyRun | undefined => (isRun(v) || v instanceof StoredRun ? v : undefined);
+    const given = Array.isArray(selected) ? selected.map(asRun).filter((r): r is AnyRun => r !== undefined) : [];
+    const one = asRun(clicked);
+    if (given.length > 0) return many ? given : given.slice(0, 1);
+    if (one) return [one];
+    const all = this.d.catalog.list();
+    if (all.length === 0) {
+      void vscode.window.showInformationMessage(`${PREFIX}: there are no runs yet. Launch one with “${PREFIX}: Launch Run”.`);
+      return undefined;
+    }
+    const items = [...all].reverse().map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, run: r }));
+    if (many) {
+      const picks = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose the runs', canPickMany: true });
+      return picks && picks.length > 0 ? picks.map((p) => p.run) : undefined;
+    }
+    const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose a run' });
+    return pick ? [pick.run] : undefined;
+  }
+
+  /** Scalars of runs as CSV, or a run as JSON, written where the save dialog says. */
+  private async exportRuns(clicked: unknown, selected: unknown, kind: 'csv' | 'json'): Promise<void> {
+    const title = kind === 'csv' ? `${PREFIX}: Export Runs as CSV` : `${PREFIX}: Export Run as JSON`;
+    const runs = await this.chooseRuns(clicked, selected, title, kind === 'csv');
+    if (!runs) return;
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
+    const name = runs.length === 1 ? runs[0]!.name : 'runs';
+    const uri = await vscode.window.showSaveDialog({
+      title,
+      defaultUri: vscode.Uri.joinPath(base, `${name.replace(/[^\w.-]+/g, '_')}.${kind}`),
+      filters: kind === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] },
+    });
+    if (!uri) return;
+    const data = runs.map((r) => ({ name: r.name, snapshot: r.snapshot() }));
+    const text = kind === 'csv' ? scalarsCsv(data) : runJson(data[0]!);
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
+    this.d.log.info(`exported ${runs.map((r) => r.name).join(', ')} to ${uri.fsPath}`);
+    void vscode.window.showInformationMessage(`${PREFIX}: exported ${runs.length === 1 ? runs[0]!.name : `${runs.length} runs`} to ${vscode.workspace.asRelativePath(uri)}.`);
+  }
+
+  /**
+   * Compare two or more runs: those selected in the Runs tree (its context menu passes the
+   * clicked item and the selection), or a multi-select quick pick of every run.
+   */
+  private async compareRuns(clicked: unknown, selected: unknown): Promise<void> {
+    const asRun = (v: unknown): AnyRun | undefined => (isRun(v) || v instanceof StoredRun ? v : undefined);
+    let runs: AnyRun[] = Array.isArray(selected) ? selected.map(asRun).filter((r): r is AnyRun => r !== undefined) : [];
+    if (runs.length < 2) {
+      const all = this.d.catalog.list();
+      if (all.length < 2) {
+        void vscode.window.showInformationMessage(`${PREFIX}: comparing needs at least two runs; there ${all.length === 1 ? 'is one' : 'are none'}. Launch another with “${PREFIX}: Launch Run”.`);
+        return;
+      }
+      const first = asRun(clicked);
+      const picks = await vscode.window.showQuickPick(
+        all.map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, detail: r.info ? `${r.info.modelKind} model · ${r.info.totalSteps} steps` : undefined, picked: r.id === first?.id, run: r })),
+        { title: `${PREFIX}: Compare Runs`, placeHolder: 'Choose two or more runs to compare', canPickMany: true, matchOnDescription: true },
+      );
+      if (!picks) return;
+      runs = picks.map((p) => p.run);
+      if (runs.length < 2) {
+        void vscode.window.showInformationMessage(`${PREFIX}: choose at least two runs to compare.`);
+        return;
+      }
+    }
+    this.d.compares.createOrShow(runs);
   }
 
   /** Quick pick of the presets (and, in a trusted workspace, the workspace's run config files). */
@@ -186,8 +261,17 @@ export class Commands extends Disposable {
     }
   }
 
-  private openDashboard(arg: unknown): void {
-    const run = this.target(arg, 'show');
+  /** The given run's dashboard; from the palette with no live run selected, a pick of every run (saved ones too). */
+  private async openDashboard(arg: unknown): Promise<void> {
+    let run: AnyRun | undefined;
+    if (arg === undefined && !this.d.manager.selected() && this.d.catalog.list().length > 0) {
+      const pick = await vscode.window.showQuickPick(
+        [...this.d.catalog.list()].reverse().map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, run: r })),
+        { title: `${PREFIX}: Open Dashboard`, placeHolder: 'Choose a run' },
+      );
+      if (!pick) return;
+      run = pick.run;
+    } else run = this.target(arg, 'show');
     if (!run) return;
     if (!isStored(run)) this.d.manager.select(run.id);
     this.d.dashboards.createOrShow(run);

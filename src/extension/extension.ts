@@ -14,6 +14,7 @@ import { Commands } from './commands';
 import { ConfigFiles } from './configFiles';
 import { CurrentRunView } from './currentRunView';
 import { DashboardPanels } from './dashboardPanel';
+import { ComparePanels } from './comparePanel';
 import { RunsTree } from './runsTree';
 import { RunStatusBar } from './statusBar';
 
@@ -43,14 +44,16 @@ export function activate(context: vscode.ExtensionContext): { manager: RunManage
   });
   const host = { manager: m, catalog, log };
   const dashboards = new DashboardPanels(host, context.extensionUri);
+  const compares = new ComparePanels(host, context.extensionUri);
   const configFiles = new ConfigFiles();
   context.subscriptions.push(
     dashboards,
+    compares,
     configFiles,
     new RunsTree(m, catalog),
     new CurrentRunView(host, context.extensionUri),
     new RunStatusBar(m),
-    new Commands({ manager: m, catalog, dashboards, configFiles, log }),
+    new Commands({ manager: m, catalog, dashboards, compares, configFiles, log }),
     watchRunsFolder(catalog, log, context.globalStorageUri.fsPath),
   );
   void launchOnStartup(log);

@@ -10,7 +10,7 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   };
 }
 
-export function renderWebview(webview: vscode.Webview, extensionUri: vscode.Uri, view: 'dashboard' | 'sidebar', title: string): string {
+export function renderWebview(webview: vscode.Webview, extensionUri: vscode.Uri, view: Parameters<typeof webviewHtml>[0]['view'], title: string): string {
   return webviewHtml({
     view,
     title,

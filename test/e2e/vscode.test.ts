@@ -323,3 +323,70 @@ test('a run config with an error is not launched; the error shows on the field; 
     throw e;
   }
 });
+
+test('after Reload Window both runs are listed from their folders and a saved run opens with its full dashboard', async () => {
+  try {
+    await runCommand('Developer: Reload Window');
+    await page.waitForTimeout(1500);
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
+    await waitFor('the Attention Lens commands after reload', async () => {
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>Attention Lens: Open Dashboard');
+      const n = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attention Lens: Open Dashboard' }).count();
+      await page.keyboard.press('Escape');
+      return n > 0 || undefined;
+    }, 60000, 1000);
+    await runCommand('View: Show Attention Lens');
+    await waitFor('lu-fc-fast listed as completed', async () => /completed/.test(await treeRowText('lu-fc-fast')) || undefined, 30000);
+    await waitFor('long-watch listed as stopped', async () => /stopped/.test(await treeRowText('long-watch')) || undefined, 30000);
+    await runCommand('Attention Lens: Open Dashboard');
+    await pickItem('lu-fc-fast', 'Choose a run');
+    const f = await dashboardFrame('lu-fc-fast');
+    const st = await waitFor('the saved run’s dashboard', async () => {
+      const s = await dashboardState(f);
+      return s.step === 1500 && s.heatmaps > 0 ? s : undefined;
+    });
+    assert.equal(st.status, 'completed');
+    const points = await f.evaluate(() => (window as unknown as { __attentionLens: { chartData(n: string): { xs: number[] }[] | undefined } }).__attentionLens.chartData('loss')?.[0]?.xs.length ?? 0);
+    assert.ok(points > 100, `loss curve restored (${points} points)`);
+    await shot('e2e-after-reload');
+  } catch (e) {
+    await shot('e2e-failure-reload');
+    throw e;
+  }
+});
+
+test('Export Runs as CSV writes every step of the chosen runs through the save dialog', async () => {
+  try {
+    const out = path.join(workspace, 'exported-runs.csv');
+    await runCommand('Attention Lens: Export Runs as CSV');
+    const input = page.locator('.quick-input-widget input[placeholder="Choose the runs"]');
+    await input.waitFor({ state: 'visible', timeout: 10000 });
+    for (const name of ['lu-fc-fast', 'long-watch']) {
+      const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${name},"]`).first();
+      const box = row.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
+      if ((await box.count()) > 0) await box.click({ force: true });
+      else await row.click({ force: true });
+      await waitFor(`${name} ticked`, async () => (await row.getAttribute('aria-checked')) === 'true' || undefined, 5000);
+    }
+    await page.locator('.quick-input-widget .quick-input-count', { hasText: '2 Selected' }).first().waitFor({ state: 'visible', timeout: 5000 });
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
+    // The save dialog (VS Code's own file dialog in the browser): its input holds the default
+    // path; replace it with ours, Enter.
+    const pathInput = page.locator('.quick-input-widget input').first();
+    await waitFor('the save dialog', async () => (/\.csv$/.test(await pathInput.inputValue()) ? true : undefined), 10000);
+    await pathInput.fill(out);
+    await page.keyboard.press('Enter');
+    await page.locator('.notifications-toasts .notification-list-item', { hasText: 'exported 2 runs' }).first().waitFor({ state: 'visible', timeout: 20000 });
+    const text = fs.readFileSync(out, 'utf8');
+    const lines = text.trim().split('\n');
+    assert.equal(lines[0]!.split(',').slice(0, 4).join(','), 'run,step,loss,train_accuracy');
+    const fast = lines.filter((l) => l.startsWith('lu-fc-fast,'));
+    assert.equal(fast.length, 1500, 'every step of lu-fc-fast');
+    assert.deepEqual(fast.slice(0, 3).map((l) => l.split(',')[1]), ['1', '2', '3']);
+    assert.ok(lines.filter((l) => l.startsWith('long-watch,')).length > 100);
+  } catch (e) {
+    await shot('e2e-failure-export');
+    throw e;
+  }
+});

@@ -1,0 +1,118 @@
+/**
+ * The compare panel: two or more runs (live or stored) side by side — overlaid curves, the
+ * config fields that differ, attention of the same probe at one shared step. One panel per
+ * set of runs; live runs keep updating it.
+ */
+import * as vscode from 'vscode';
+import { PROTOCOL_VERSION, type HostToWebview } from '../protocol/messages';
+import { isWebviewToHost } from '../protocol/guards';
+import type { AnyRun } from '../runs/runCatalog';
+import { diffConfigs } from '../runs/configDiff';
+import { Disposable, toDisposable } from './dispose';
+import type { BridgeHost } from './webviewBridge';
+import { renderWebview, webviewOptions } from './webviewContent';
+
+export const COMPARE_VIEW_TYPE = 'attentionLens.compare';
+
+class ComparePanel extends Disposable {
+  private ready = false;
+  rejectedMessages = 0;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly runIds: string[],
+    private readonly host: BridgeHost,
+    extensionUri: vscode.Uri,
+    onDispose: () => void,
+  ) {
+    super();
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activity.svg');
+    panel.webview.options = webviewOptions(extensionUri);
+    const ids = new Set(runIds);
+    const forward = (run: { id: string }, msg: HostToWebview) => {
+      if (this.ready && ids.has(run.id)) void panel.webview.postMessage(msg);
+    };
+    this._register(toDisposable(host.manager.on('runUpdate', (run, msg) => forward(run, msg))));
+    this._register(toDisposable(host.manager.on('runChanged', (run) => forward(run, run.statusMessage()))));
+    this._register(toDisposable(host.catalog.on('runUpdate', (run, msg) => forward(run, msg))));
+    this._register(toDisposable(host.catalog.on('runChanged', (run) => forward(run, run.statusMessage()))));
+    this._register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
+    panel.webview.html = renderWebview(panel.webview, extensionUri, 'compare', panel.title);
+    this._register(
+      panel.onDidDispose(() => {
+        onDispose();
+        this.dispose();
+      }),
+    );
+  }
+
+  private runs(): AnyRun[] {
+    return this.runIds.map((id) => this.host.catalog.get(id)).filter((r): r is AnyRun => r !== undefined);
+  }
+
+  private receive(m: unknown): void {
+    if (!isWebviewToHost(m)) {
+      this.rejectedMessages++;
+      this.host.log.warn('compare view sent an invalid message (dropped)');
+      return;
+    }
+    switch (m.type) {
+      case 'ready': {
+        if (m.protocolVersion !== PROTOCOL_VERSION) {
+          void this.panel.webview.postMessage({ type: 'protocolMismatch', expected: PROTOCOL_VERSION, received: m.protocolVersion });
+          return;
+        }
+        this.ready = true;
+        const runs = this.runs();
+        void this.panel.webview.postMessage({
+          type: 'compareSnapshot',
+          protocolVersion: PROTOCOL_VERSION,
+          runs: runs.map((r) => r.snapshot()),
+          configDiff: diffConfigs(runs.map((r) => r.info?.config)),
+        } satisfies HostToWebview);
+        return;
+      }
+      case 'requestAttention': {
+        const frame = this.host.catalog.get(m.runId)?.attentionAt(m.step);
+        if (frame) void this.panel.webview.postMessage({ type: 'attentionLoaded', runId: m.runId, frame } satisfies HostToWebview);
+        return;
+      }
+      default:
+        // Run controls belong to the dashboard; the compare view only looks.
+        return;
+    }
+  }
+}
+
+export class ComparePanels extends Disposable {
+  private readonly panels = new Map<string, ComparePanel>();
+
+  constructor(
+    private readonly host: BridgeHost,
+    private readonly extensionUri: vscode.Uri,
+  ) {
+    super();
+  }
+
+  createOrShow(runs: AnyRun[]): void {
+    const key = runs.map((r) => r.id).join('|');
+    const existing = this.panels.get(key);
+    if (existing) {
+      existing.panel.reveal();
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      COMPARE_VIEW_TYPE,
+      `Compare: ${runs.map((r) => r.name).join(' · ')}`,
+      { viewColumn: vscode.ViewColumn.Active },
+      webviewOptions(this.extensionUri),
+    );
+    this.panels.set(key, new ComparePanel(panel, runs.map((r) => r.id), this.host, this.extensionUri, () => this.panels.delete(key)));
+  }
+
+  override dispose(): void {
+    for (const p of this.panels.values()) p.dispose();
+    this.panels.clear();
+    super.dispose();
+  }
+}
