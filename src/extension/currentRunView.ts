@@ -29,7 +29,7 @@ export class CurrentRunView extends Disposable implements vscode.WebviewViewProv
   resolveWebviewView(view: vscode.WebviewView): void {
     view.webview.options = webviewOptions(this.extensionUri);
     this.bridge?.dispose();
-    const bridge = new WebviewBridge(view.webview, this.host, this.host.manager.selected()?.id, (id) =>
+    const bridge = new WebviewBridge(view.webview, this.host, this.initialRunId(), (id) =>
       missingRunSnapshot(id, 'No run yet: launch one with “Attention Lens: Launch Run”.'),
     );
     this.bridge = bridge;
@@ -38,6 +38,16 @@ export class CurrentRunView extends Disposable implements vscode.WebviewViewProv
       bridge.dispose();
       if (this.bridge === bridge) this.bridge = undefined;
     });
+  }
+
+  /** Shows a run chosen elsewhere (a saved run selected in the Runs tree). */
+  showRun(runId: string): void {
+    this.bridge?.showRun(runId);
+  }
+
+  /** The selected live run, else the most recent run of any kind (after a reload: a saved one). */
+  private initialRunId(): string | undefined {
+    return this.host.manager.selected()?.id ?? this.host.catalog.list().at(-1)?.id;
   }
 
   override dispose(): void {

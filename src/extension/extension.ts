@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isStored, RunCatalog } from '../runs/runCatalog';
+import { isStored, RunCatalog, type AnyRun } from '../runs/runCatalog';
 import { RunManager } from '../runs/runManager';
 import { DEFAULT_RUNS_DIR } from '../runs/store';
 import { findPreset } from '../trainer/presets';
@@ -45,13 +45,22 @@ export function activate(context: vscode.ExtensionContext): { manager: RunManage
   const host = { manager: m, catalog, log };
   const dashboards = new DashboardPanels(host, context.extensionUri);
   const compares = new ComparePanels(host, context.extensionUri);
+  const tree = new RunsTree(m, catalog);
+  const current = new CurrentRunView(host, context.extensionUri);
+  // The side view follows the tree's selection, saved runs included (live ones go through the manager).
+  context.subscriptions.push(
+    tree.view.onDidChangeSelection((e) => {
+      const r = e.selection[0];
+      if (r && 'snapshot' in r && isStored(r as AnyRun)) current.showRun((r as AnyRun).id);
+    }),
+  );
   const configFiles = new ConfigFiles();
   context.subscriptions.push(
     dashboards,
     compares,
     configFiles,
-    new RunsTree(m, catalog),
-    new CurrentRunView(host, context.extensionUri),
+    tree,
+    current,
     new RunStatusBar(m),
     new Commands({ manager: m, catalog, dashboards, compares, configFiles, log }),
     watchRunsFolder(catalog, log, context.globalStorageUri.fsPath),

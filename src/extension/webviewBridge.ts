@@ -155,7 +155,7 @@ function describe(m: unknown): string {
 /** A snapshot for a run id the manager does not know (e.g. restored after a reload). */
 export function missingRunSnapshot(runId: string | undefined, reason: string): RunSnapshot {
   return {
-    runId: runId ?? 'none',
+    runId: runId ?? '—',
     status: 'stopped',
     statusReason: reason,
     info: undefined,
