@@ -3,12 +3,16 @@
  * webview developer tools: read-only views of its state and a way to wait for a repaint.
  */
 import type { HeatPalette } from './model/colorRamp';
+import type { CompareStore } from './model/compareStore';
 import type { RunStore } from './model/store';
 
 export interface ChartSeriesData {
   label: string;
   xs: number[];
   ys: number[];
+  /** Compare view: the run the dataset belongs to, and whether the legend hides it. */
+  runId?: string;
+  hidden?: boolean;
 }
 
 export interface HeatmapInfo {
@@ -22,8 +26,11 @@ export interface HeatmapInfo {
 }
 
 export interface AttentionLensHooks {
-  view: 'dashboard' | 'sidebar';
+  view: 'dashboard' | 'sidebar' | 'compare';
+  /** The run shown (compare view: the first compared run). */
   store: RunStore;
+  /** Compare view: every compared run. */
+  compare?: CompareStore;
   /** Host messages accepted / rejected by the guard. */
   readonly received: number;
   readonly dropped: number;
@@ -42,6 +49,11 @@ export interface AttentionLensHooks {
   /** The step of the attention frame on screen, if any. */
   shownStep(): number | undefined;
   scrubber(): { live: boolean; step: number | undefined; stops: number };
+  /** Compare view: per run, the step of the frame on screen. */
+  shownSteps?(): Record<string, number | undefined>;
+  /** Compare view: the charts' zoomed step range (undefined: all steps). */
+  zoom?(): { x0: number; x1: number } | undefined;
+  setZoom?(z: { x0: number; x1: number } | undefined): void;
 }
 
 /** What a view (dashboard or sidebar) contributes to the hooks. */

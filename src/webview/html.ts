@@ -6,7 +6,7 @@
  */
 
 export interface WebviewHtmlOptions {
-  view: 'dashboard' | 'sidebar';
+  view: 'dashboard' | 'sidebar' | 'compare';
   /** webview.cspSource: the origin of the extension's local resources. */
   cspSource: string;
   /** A fresh random nonce per page load (base64 / alphanumeric). */
@@ -38,7 +38,7 @@ export function webviewHtml(opts: WebviewHtmlOptions): string {
 <link rel="stylesheet" href="${esc(opts.styleUri)}">
 <title>${esc(opts.title)}</title>
 </head>
-<body data-view="${opts.view === 'sidebar' ? 'sidebar' : 'dashboard'}">
+<body data-view="${opts.view === 'sidebar' || opts.view === 'compare' ? opts.view : 'dashboard'}">
 <div id="app" class="al-app"></div>
 <script nonce="${esc(opts.nonce)}" src="${esc(opts.scriptUri)}"></script>
 </body>

@@ -5,6 +5,7 @@
  */
 import { isHostToWebview } from '../protocol/guards';
 import { PROTOCOL_VERSION, type WebviewToHost } from '../protocol/messages';
+import { CompareView } from './compare';
 import { Dashboard, type WebviewHost } from './dashboard';
 import type { AttentionLensHooks } from './hooks';
 import { Sidebar } from './sidebar';
@@ -37,9 +38,10 @@ function start(): void {
     getState: () => vscode.getState(),
     setState: (s) => vscode.setState(s),
   };
-  const kind = document.body.dataset['view'] === 'sidebar' ? 'sidebar' : 'dashboard';
+  const named = document.body.dataset['view'];
+  const kind = named === 'sidebar' || named === 'compare' ? named : 'dashboard';
   const root = document.getElementById('app') ?? document.body.appendChild(document.createElement('div'));
-  const view = kind === 'sidebar' ? new Sidebar(root, host) : new Dashboard(root, host);
+  const view = kind === 'sidebar' ? new Sidebar(root, host) : kind === 'compare' ? new CompareView(root, host) : new Dashboard(root, host);
   let received = 0;
   let dropped = 0;
 

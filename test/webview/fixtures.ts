@@ -4,7 +4,7 @@
  * rising over training) and a talking-heads encoder run (1 layer, 2 heads, stages J/W/U).
  */
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
-import type { AttentionFrame, AttentionMapData, EvalPoint, HostToWebview, IdentityPoint, RunInfo, RunStatus, ScalarChunk } from '../../src/protocol/messages';
+import type { AttentionFrame, AttentionMapData, ConfigDifference, EvalPoint, HostToWebview, IdentityPoint, RunInfo, RunStatus, ScalarChunk } from '../../src/protocol/messages';
 
 /** A tiny deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -53,7 +53,9 @@ function scalars(from: number, to: number, groups: number, loss: (s: number) => 
   return { n, step, loss: l, trainAccuracy: a, gradNorms: g, weightNorms: w };
 }
 
-function base(f: Omit<RunFixture, 'snapshot' | 'appended' | 'attentionSteps'> & { groups: number; acc(s: number): number; grad(s: number, g: number): number; identity?(s: number): IdentityPoint }): RunFixture {
+function base(
+  f: Omit<RunFixture, 'snapshot' | 'appended' | 'attentionSteps'> & { groups: number; acc(s: number): number; grad(s: number, g: number): number; identity?(s: number): IdentityPoint; topicAttention?(s: number): number },
+): RunFixture {
   const attentionSteps = (from: number, to: number): number[] => {
     const out: number[] = [];
     for (let s = Math.max(1, from); s <= to; s++) if (s === 1 || s % f.captureEvery === 0) out.push(s);
@@ -64,7 +66,7 @@ function base(f: Omit<RunFixture, 'snapshot' | 'appended' | 'attentionSteps'> & 
     for (let s = Math.max(1, from); s <= to; s++)
       if (s % f.evalEvery === 0) {
         const p: EvalPoint = { step: s, validationLoss: f.loss(s) * 1.05, validationAccuracy: Math.min(1, f.acc(s) * 0.97), testLoss: f.loss(s) * 1.08, testAccuracy: Math.min(1, f.acc(s) * 0.96) };
-        if (f.info.modelKind === 'lu') p.topicAttention = topicWeight(s, 0.8);
+        if (f.info.modelKind === 'lu') p.topicAttention = f.topicAttention?.(s) ?? topicWeight(s, 0.8);
         out.push(p);
       }
     return out;
@@ -118,8 +120,13 @@ function topicWeight(step: number, peak: number): number {
   return 1 / 11 + (peak - 1 / 11) * r;
 }
 
-/** A Lu synthetic-task run: 8 probes of 11 tokens (m = 10), 4 topics × 2 topic words. */
-export function luRun(runId = 'lu-run-1', totalSteps = 1500): RunFixture & { topicPos: number[] } {
+/**
+ * A Lu synthetic-task run: 8 probes of 11 tokens (m = 10), 4 topics × 2 topic words. With
+ * `keysFrozen` the keys are not trained: attention stays uniform (1/11 on every token) and the
+ * loss falls more slowly; `seed` only changes the config.
+ */
+export function luRun(runId = 'lu-run-1', totalSteps = 1500, opts: { keysFrozen?: boolean; seed?: number } = {}): RunFixture & { topicPos: number[] } {
+  const frozen = opts.keysFrozen === true;
   const r = rng(42);
   const topicWords = Array.from({ length: 8 }, (_, i) => `topic${Math.floor(i / 2)}_${'ab'[i % 2]}`);
   const topicPos = Array.from({ length: 8 }, (_, p) => (p * 3 + 1) % 11);
@@ -128,7 +135,7 @@ export function luRun(runId = 'lu-run-1', totalSteps = 1500): RunFixture & { top
     label: Math.floor(p / 2),
   }));
   const info: RunInfo = {
-    name: 'Lu · Attn-FC · synthetic (fast)',
+    name: frozen ? 'Lu · Attn-FC · synthetic (keys frozen)' : 'Lu · Attn-FC · synthetic (fast)',
     modelKind: 'lu',
     groups: ['keys', 'embeddings'],
     totalSteps,
@@ -137,22 +144,24 @@ export function luRun(runId = 'lu-run-1', totalSteps = 1500): RunFixture & { top
     probes,
     topicWords,
     m: 10,
-    config: { model: { kind: 'lu', classifier: 'fc' }, data: { kind: 'synthetic' } },
+    config: { model: { kind: 'lu', classifier: 'fc', trainable: { keys: !frozen, values: true } }, data: { kind: 'synthetic' }, training: { seed: opts.seed ?? 1, steps: totalSteps } },
   };
   const frame = (step: number): AttentionFrame => ({
     step,
     probes: probes.map((_, p) => {
       // Probe p's topic word takes a (probe-dependent) share; the rest is spread with a little jitter.
-      const a = topicWeight(step, 0.55 + 0.05 * p);
+      const a = frozen ? 1 / 11 : topicWeight(step, 0.55 + 0.05 * p);
       const data = new Float32Array(11); // (1, 11)
       let rest = 0;
-      for (let j = 0; j < 11; j++) if (j !== topicPos[p]) rest += data[j] = 1 + 0.2 * Math.sin(step * 0.01 + j * 1.7 + p);
+      for (let j = 0; j < 11; j++) if (j !== topicPos[p]) rest += data[j] = frozen ? 1 : 1 + 0.2 * Math.sin(step * 0.01 + j * 1.7 + p);
       for (let j = 0; j < 11; j++) data[j] = j === topicPos[p] ? a : ((data[j] as number) / rest) * (1 - a);
       const map: AttentionMapData = { layer: 0, head: 0, stage: 'weights', rows: 1, cols: 11, data };
       return [map];
     }),
   });
-  const loss = (s: number): number => Math.log(4) * (0.25 + 0.75 / (1 + Math.exp((s - 200) / 60))) + 0.01 * Math.sin(s);
+  const loss = frozen
+    ? (s: number): number => Math.log(4) * (0.6 + 0.4 / (1 + Math.exp((s - 400) / 120))) + 0.01 * Math.sin(s)
+    : (s: number): number => Math.log(4) * (0.25 + 0.75 / (1 + Math.exp((s - 200) / 60))) + 0.01 * Math.sin(s);
   const identity = (s: number): IdentityPoint => {
     const k = topicWords.length;
     const score = new Float64Array(k);
@@ -178,9 +187,11 @@ export function luRun(runId = 'lu-run-1', totalSteps = 1500): RunFixture & { top
       groups: 2,
       frame,
       loss,
-      acc: (s) => Math.min(1, 0.25 + 0.75 / (1 + Math.exp(-(s - 180) / 40))),
-      grad: (s, g) => (g === 0 ? 1e-3 : 1e-6) * (1 + 50 * Math.exp(-((s - 150) ** 2) / 5000)),
+      acc: frozen ? (s) => Math.min(1, 0.25 + 0.45 / (1 + Math.exp(-(s - 400) / 120))) : (s) => Math.min(1, 0.25 + 0.75 / (1 + Math.exp(-(s - 180) / 40))),
+      // Frozen keys get no gradient.
+      grad: (s, g) => (g === 0 ? (frozen ? 0 : 1e-3) : 1e-6) * (1 + 50 * Math.exp(-((s - 150) ** 2) / 5000)),
       identity,
+      ...(frozen ? { topicAttention: () => 1 / 11 } : {}),
     }),
     topicPos,
   };
@@ -257,4 +268,30 @@ export function encoderRun(runId = 'enc-run-1'): RunFixture & { peak: { row: num
     }),
     peak,
   };
+}
+
+/** The config fields whose values differ between runs, as the host computes them (dotted paths, compact JSON, `—` when absent). */
+export function configDiff(configs: unknown[]): ConfigDifference[] {
+  const flat = configs.map((c) => {
+    const out = new Map<string, string>();
+    const walk = (v: unknown, path: string): void => {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [k, x] of Object.entries(v)) walk(x, path === '' ? k : `${path}.${k}`);
+      } else out.set(path, JSON.stringify(v));
+    };
+    walk(c, '');
+    return out;
+  });
+  const paths = [...new Set(flat.flatMap((m) => [...m.keys()]))].sort();
+  return paths.map((path) => ({ path, values: flat.map((m) => m.get(path) ?? '—') })).filter((d) => new Set(d.values).size > 1);
+}
+
+/** The host's reply to `ready` in a compare view: each run's snapshot at its step, and the config diff. */
+export function compareSnapshot(runs: { run: RunFixture; upTo: number; status?: RunStatus }[]): HostToWebview {
+  const snaps = runs.map(({ run, upTo, status }) => {
+    const m = run.snapshot(upTo, status);
+    if (m.type !== 'snapshot') throw new Error('not a snapshot');
+    return m.snapshot;
+  });
+  return { type: 'compareSnapshot', protocolVersion: PROTOCOL_VERSION, runs: snaps, configDiff: configDiff(runs.map((r) => r.run.info.config)) };
 }

@@ -137,7 +137,8 @@ export async function startServer(): Promise<TestServer> {
       res.end(body);
     };
     if (url.pathname === '/page') {
-      const view = url.searchParams.get('view') === 'sidebar' ? 'sidebar' : 'dashboard';
+      const v = url.searchParams.get('view');
+      const view = v === 'sidebar' || v === 'compare' ? v : 'dashboard';
       const theme = url.searchParams.get('theme') === 'light' ? 'vscode-light' : 'vscode-dark';
       const html = webviewHtml({ view, cspSource: origin, nonce: NONCE, scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/media/dashboard.css`, title: 'Attention Lens test' })
         // VS Code adds its theme variables and body classes around the page; so does the test.
@@ -225,7 +226,7 @@ export interface OpenPage {
   errors: string[];
 }
 
-export async function openPage(browser: Browser, origin: string, opts: { view?: 'dashboard' | 'sidebar'; theme?: 'dark' | 'light'; width?: number; height?: number } = {}): Promise<OpenPage> {
+export async function openPage(browser: Browser, origin: string, opts: { view?: 'dashboard' | 'sidebar' | 'compare'; theme?: 'dark' | 'light'; width?: number; height?: number } = {}): Promise<OpenPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const out: OpenPage = { page, console: [], errors: [] };

@@ -1,0 +1,673 @@
+/**
+ * The compare view (body[data-view="compare"]): two or more runs side by side. Loss, accuracy
+ * and gradient-norm curves overlaid (one colour per run, aligned by step, a legend that
+ * toggles runs, a zoomable step range decimated from the full data), the config fields that
+ * differ, one heatmap per run of the same probe driven by one shared scrubber, and for Lu runs
+ * their identity error and topic attention in one table. Messages only update the
+ * CompareStore and mark parts dirty; one animation frame repaints them.
+ */
+import type { AttentionFrame, HostToWebview } from '../protocol/messages';
+import { scaleForStage } from './model/colorRamp';
+import { CompareStore, luProbeGrid, luRow, rangeIndices } from './model/compareStore';
+import { encoderLayer, layersOf } from './model/layout';
+import { Scrubber } from './model/scrubber';
+import { Changed, RunStore } from './model/store';
+import { applyChartDefaults, SeriesChart, type LineSpec } from './charts';
+import { button, select, setDisabled } from './controls';
+import type { WebviewHost } from './dashboard';
+import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
+import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip } from './heatmap';
+import type { ChartSeriesData, HeatmapInfo, ViewHooks } from './hooks';
+import { Dirty, FrameScheduler } from './scheduler';
+import { readTheme, watchTheme, type Theme } from './theme';
+
+/** A requestAttention without reply for this long may be sent again. */
+const REQUEST_TIMEOUT_MS = 3000;
+/** Run colours: --vscode-charts-blue, orange, green, purple, red, yellow (Theme.series order). */
+export const RUN_COLOURS = 6;
+
+/** The compare view's choices kept across hide/show and reload (setState). */
+export interface CompareViewState {
+  probe: number;
+  layer: number;
+  head: number;
+  live: boolean;
+  step?: number;
+  zoom?: { x0: number; x1: number };
+  hidden: string[];
+}
+
+const nat = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+export function parseCompareState(v: unknown): CompareViewState {
+  const s: CompareViewState = { probe: 0, layer: 0, head: 0, live: true, hidden: [] };
+  if (typeof v !== 'object' || v === null) return s;
+  const o = v as Record<string, unknown>;
+  if (nat(o['probe'])) s.probe = o['probe'];
+  if (nat(o['layer'])) s.layer = o['layer'];
+  if (nat(o['head'])) s.head = o['head'];
+  if (typeof o['live'] === 'boolean') s.live = o['live'];
+  if (nat(o['step'])) s.step = o['step'];
+  const z = o['zoom'];
+  if (typeof z === 'object' && z !== null) {
+    const x0 = (z as Record<string, unknown>)['x0'];
+    const x1 = (z as Record<string, unknown>)['x1'];
+    if (typeof x0 === 'number' && typeof x1 === 'number' && Number.isFinite(x0) && Number.isFinite(x1) && x1 > x0) s.zoom = { x0, x1 };
+  }
+  if (Array.isArray(o['hidden'])) s.hidden = o['hidden'].filter((x): x is string => typeof x === 'string');
+  return s;
+}
+
+const colourClass = (i: number): string => `al-run-c${i % RUN_COLOURS}`;
+
+function chartCard(title: string, cls: string): { el: HTMLElement; canvas: HTMLCanvasElement; box: HTMLElement; band: HTMLElement } {
+  const canvas = h('canvas', 'al-chart-canvas');
+  const band = h('div', 'al-zoom-band', { hidden: true });
+  const box = h('div', 'al-chart-box', {}, [canvas, band]);
+  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title])]), box]);
+  return { el, canvas, box, band };
+}
+
+/** One run's heatmap in the side-by-side row. */
+interface Panel {
+  runId: string;
+  el: HTMLElement;
+  stepEl: HTMLElement;
+  probeEl: HTMLElement;
+  lu: LuHeatmap;
+  enc: EncoderHeatmaps;
+  isLu: boolean;
+  shown: AttentionFrame | undefined;
+  key: string;
+}
+
+/** Per run: one scrubber request in flight; the reply's frame answers `inflight.step`. */
+interface Requests {
+  wanted: number | undefined;
+  inflight: { step: number; at: number } | undefined;
+  alias: Map<number, number>;
+}
+
+type Chart = { name: 'loss' | 'accuracy' | 'gradients'; chart: SeriesChart; series: (s: RunStore) => { xs: Float64Array; ys: Float64Array; n: number } };
+
+export class CompareView {
+  readonly store = new CompareStore();
+  private theme: Theme;
+  private readonly scheduler = new FrameScheduler((d) => this.render(d));
+  private readonly scrub = new Scrubber();
+  private vs: CompareViewState;
+
+  private readonly banner = h('div', 'al-banner', { role: 'alert', hidden: true });
+  private readonly empty = h('div', 'al-empty', {}, ['Waiting for the runs to compare…']);
+  private readonly content: HTMLElement;
+  private readonly legend = h('div', 'al-cmp-legend', { role: 'group', 'aria-label': 'Runs (click to show or hide)' });
+  private readonly charts: Chart[];
+  private readonly zoomFrom = h('input', 'al-num al-zoom-from', { type: 'number', step: 1, min: 0, 'aria-label': 'Zoom from step' });
+  private readonly zoomTo = h('input', 'al-num al-zoom-to', { type: 'number', step: 1, min: 0, 'aria-label': 'Zoom to step' });
+  private readonly zoomReset;
+  private readonly zoomNote = h('span', 'al-card-note al-zoom-note');
+
+  private readonly tooltip = new Tooltip();
+  private readonly heatLegend = new Legend('attention');
+  private readonly probeSel;
+  private readonly layerSel;
+  private readonly headSel;
+  private readonly probeNote = h('span', 'al-card-note al-cmp-probe-note');
+  private readonly range = h('input', 'al-range', { type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Attention step (all runs)' });
+  private readonly scrubLabel = h('span', 'al-scrub-label', { 'aria-live': 'polite' });
+  private readonly liveBtn;
+  private dragging = false;
+  private readonly panelsEl = h('div', 'al-cmp-panels');
+  private panels: Panel[] = [];
+  private readonly requests = new Map<string, Requests>();
+
+  private readonly configTable = h('table', 'al-table al-cmp-config-table');
+  private readonly configNote = h('p', 'al-card-note al-cmp-config-note');
+  private readonly luCard: HTMLElement;
+  private readonly luTable = h('table', 'al-table al-cmp-lu-table');
+
+  constructor(
+    root: HTMLElement,
+    private readonly host: WebviewHost,
+  ) {
+    this.theme = readTheme();
+    applyChartDefaults(this.theme);
+    this.vs = parseCompareState(host.getState());
+    for (const id of this.vs.hidden) this.store.hidden.add(id);
+
+    const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
+    const lossCard = chartCard('Loss (train)', 'al-loss-card');
+    const accCard = chartCard('Accuracy (train)', 'al-acc-card');
+    const gradCard = chartCard('Gradient norm, all groups (log)', 'al-grad-card');
+    this.charts = [
+      { name: 'loss', chart: new SeriesChart(lossCard.canvas, { onResize, legend: false }, this.theme), series: (s) => ({ xs: s.step.values, ys: s.loss.values, n: s.step.length }) },
+      { name: 'accuracy', chart: new SeriesChart(accCard.canvas, { yMin: 0, yMax: 1, onResize, legend: false }, this.theme), series: (s) => ({ xs: s.step.values, ys: s.trainAccuracy.values, n: s.step.length }) },
+      {
+        name: 'gradients',
+        chart: new SeriesChart(gradCard.canvas, { log: true, onResize, legend: false }, this.theme),
+        series: (s) => {
+          const g = this.store.gradTotal(s.runId ?? '');
+          return { xs: s.step.values, ys: g?.values ?? new Float64Array(0), n: Math.min(s.step.length, g?.length ?? 0) };
+        },
+      },
+    ];
+    for (const [card, c] of [
+      [lossCard, this.charts[0]],
+      [accCard, this.charts[1]],
+      [gradCard, this.charts[2]],
+    ] as const)
+      if (c !== undefined) this.dragZoom(card.box, card.canvas, card.band, c.chart);
+
+    this.zoomReset = button('Reset zoom', 'al-zoom-reset', () => this.setZoom(undefined), true);
+    const applyInputs = (): void => {
+      const a = Number(this.zoomFrom.value);
+      const b = Number(this.zoomTo.value);
+      if (this.zoomFrom.value !== '' && this.zoomTo.value !== '' && Number.isFinite(a) && Number.isFinite(b) && b > a) this.setZoom({ x0: a, x1: b });
+    };
+    this.zoomFrom.addEventListener('change', applyInputs);
+    this.zoomTo.addEventListener('change', applyInputs);
+
+    this.probeSel = select('Probe', 'al-probe', (v) => this.choose({ probe: Number(v) }));
+    this.layerSel = select('Layer', 'al-layer', (v) => this.choose({ layer: Number(v) }));
+    this.headSel = select('Head (W)', 'al-head', (v) => this.choose({ head: Number(v) }));
+    this.liveBtn = button('Live', 'al-live', () => {
+      if (this.scrub.goLive()) this.afterScrub();
+    }, true);
+    this.range.addEventListener('input', () => {
+      if (this.scrub.moveTo(Number(this.range.value))) this.afterScrub();
+    });
+    this.range.addEventListener('pointerdown', () => (this.dragging = true));
+    const endDrag = (): void => {
+      this.dragging = false;
+      this.scheduler.invalidate(Dirty.View);
+    };
+    this.range.addEventListener('pointerup', endDrag);
+    this.range.addEventListener('change', endDrag);
+    this.range.addEventListener('keydown', (e) => this.scrubKey(e));
+
+    const header = h('header', 'al-header al-cmp-header', {}, [h('div', 'al-title-row', {}, [h('h1', 'al-run-name', {}, ['Compare runs'])]), this.legend]);
+    const zoomBar = h('div', 'al-zoom-bar', { role: 'toolbar', 'aria-label': 'Step range of the charts' }, [
+      h('span', 'al-field-label', {}, ['Steps']),
+      this.zoomFrom,
+      h('span', 'al-field-label', {}, ['to']),
+      this.zoomTo,
+      this.zoomReset,
+      this.zoomNote,
+    ]);
+    const attention = h('section', 'al-card al-attention al-cmp-attention', { 'aria-label': 'Attention' }, [
+      h('div', 'al-attn-head', {}, [h('h2', 'al-card-title', {}, ['Attention, same probe, every run']), h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.headSel.el])]),
+      this.probeNote,
+      h('div', 'al-scrubber', {}, [this.range, this.scrubLabel, this.liveBtn]),
+      this.heatLegend.el,
+      this.panelsEl,
+    ]);
+    const configCard = h('section', 'al-card al-cmp-config', { 'aria-label': 'Config differences' }, [h('h2', 'al-card-title', {}, ['Config fields that differ']), this.configNote, h('div', 'al-table-wrap', {}, [this.configTable])]);
+    this.luCard = h('section', 'al-card al-cmp-lu', { 'aria-label': 'Lu runs', hidden: true }, [h('h2', 'al-card-title', {}, ['Lu runs: identity and topic attention']), h('div', 'al-table-wrap', {}, [this.luTable])]);
+    this.content = h('main', 'al-content al-compare', { hidden: true }, [
+      zoomBar,
+      h('div', 'al-charts', {}, [lossCard.el, accCard.el, gradCard.el]),
+      configCard,
+      this.luCard,
+      attention,
+    ]);
+    root.replaceChildren(header, this.banner, this.empty, this.content);
+
+    watchTheme(() => {
+      this.theme = readTheme();
+      applyChartDefaults(this.theme);
+      this.scheduler.invalidate(Dirty.Theme);
+    });
+    this.scheduler.invalidate(Dirty.All);
+  }
+
+  receive(msg: HostToWebview): void {
+    const r = this.store.apply(msg);
+    if (r.warning !== undefined) console.warn(`[attention-lens] ${r.warning}`);
+    if ((r.changed & Changed.Run) !== 0 && msg.type === 'compareSnapshot') this.onNewRuns();
+    else if ((r.changed & Changed.Run) !== 0) this.scrub.setStops(this.store.stops);
+    if ((r.changed & Changed.Attention) !== 0) this.scrub.setStops(this.store.stops);
+    if ((r.changed & Changed.Loaded) !== 0 && msg.type === 'attentionLoaded') {
+      const q = this.requests.get(msg.runId);
+      if (q !== undefined) {
+        if (q.inflight !== undefined && q.inflight.step !== msg.frame.step) q.alias.set(q.inflight.step, msg.frame.step);
+        q.inflight = undefined;
+      }
+      this.pump();
+    }
+    if (r.changed !== Changed.None) this.scheduler.invalidate(r.changed);
+  }
+
+  // ─── view choices ───────────────────────────────────────────────────────────────────
+
+  private saveState(): void {
+    const s = this.scrub.state;
+    this.vs = { ...this.vs, live: s.live, hidden: [...this.store.hidden] };
+    if (s.step !== undefined) this.vs.step = s.step;
+    else delete this.vs.step;
+    this.host.setState(this.vs);
+  }
+
+  private choose(c: Partial<Pick<CompareViewState, 'probe' | 'layer' | 'head'>>): void {
+    this.vs = { ...this.vs, ...c };
+    this.saveState();
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  private setZoom(z: { x0: number; x1: number } | undefined): void {
+    if (z === undefined) delete this.vs.zoom;
+    else this.vs.zoom = { x0: Math.min(z.x0, z.x1), x1: Math.max(z.x0, z.x1) };
+    this.saveState();
+    this.scheduler.invalidate(Dirty.Size | Dirty.View);
+  }
+
+  private toggleRun(runId: string): void {
+    this.store.toggle(runId);
+    this.saveState();
+    // A run shown again while scrubbed back may need its frame.
+    if (!this.scrub.live) this.wantAll();
+    this.scheduler.invalidate(Dirty.View | Dirty.Size);
+  }
+
+  /** Drag across a chart to zoom all charts to that step range. */
+  private dragZoom(box: HTMLElement, canvas: HTMLCanvasElement, band: HTMLElement, chart: SeriesChart): void {
+    let start: number | undefined;
+    const xOf = (e: PointerEvent): number => e.clientX - canvas.getBoundingClientRect().left;
+    canvas.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
+      start = xOf(e);
+      canvas.setPointerCapture(e.pointerId);
+    });
+    canvas.addEventListener('pointermove', (e) => {
+      if (start === undefined) return;
+      const x = xOf(e);
+      const left = Math.min(start, x);
+      // CSSOM writes are allowed by the CSP (style attributes in markup are not).
+      band.style.left = `${left}px`;
+      band.style.width = `${Math.abs(x - start)}px`;
+      setHidden(band, Math.abs(x - start) < 3);
+    });
+    const end = (e: PointerEvent, apply: boolean): void => {
+      if (start === undefined) return;
+      const a = start;
+      start = undefined;
+      setHidden(band, true);
+      const b = xOf(e);
+      const sc = chart.chart.scales['x'];
+      if (!apply || sc === undefined || Math.abs(b - a) < 5) return;
+      const x0 = sc.getValueForPixel(Math.min(a, b));
+      const x1 = sc.getValueForPixel(Math.max(a, b));
+      if (x0 !== undefined && x1 !== undefined && x1 > x0) this.setZoom({ x0: Math.round(x0), x1: Math.round(x1) });
+    };
+    canvas.addEventListener('pointerup', (e) => end(e, true));
+    canvas.addEventListener('pointercancel', (e) => end(e, false));
+    canvas.addEventListener('dblclick', () => this.setZoom(undefined));
+    box.classList.add('al-zoomable');
+  }
+
+  private onNewRuns(): void {
+    this.scrub.setStops(this.store.stops);
+    this.requests.clear();
+    for (const id of this.store.runIds) this.requests.set(id, { wanted: undefined, inflight: undefined, alias: new Map() });
+    this.scrub.restore({ live: this.vs.live, step: this.vs.step });
+    this.buildPanels();
+    this.saveState();
+    if (!this.scrub.live) this.wantAll();
+  }
+
+  // ─── scrubber ───────────────────────────────────────────────────────────────────────
+
+  private scrubKey(e: KeyboardEvent): void {
+    const moves: Record<string, () => boolean> = {
+      ArrowLeft: () => this.scrub.moveBy(-1),
+      ArrowDown: () => this.scrub.moveBy(-1),
+      ArrowRight: () => this.scrub.moveBy(1),
+      ArrowUp: () => this.scrub.moveBy(1),
+      PageDown: () => this.scrub.moveBy(-10),
+      PageUp: () => this.scrub.moveBy(10),
+      Home: () => this.scrub.first !== undefined && this.scrub.moveTo(this.scrub.first),
+      End: () => this.scrub.goLive(),
+    };
+    const f = moves[e.key];
+    if (f === undefined) return;
+    e.preventDefault();
+    if (f()) this.afterScrub();
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  private afterScrub(): void {
+    this.saveState();
+    if (!this.scrub.live) this.wantAll();
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  /** Every visible run wants its frame at or before the scrubbed step. */
+  private wantAll(): void {
+    for (const id of this.store.runIds) {
+      const q = this.requests.get(id);
+      if (q === undefined) continue;
+      q.wanted = this.store.isHidden(id) ? undefined : this.store.runStepAt(id, this.scrub.step, this.scrub.live);
+    }
+    this.pump();
+  }
+
+  private frameOf(runId: string, step: number): AttentionFrame | undefined {
+    const s = this.store.run(runId);
+    if (s === undefined) return undefined;
+    const f = s.frameAt(step);
+    if (f !== undefined) return f;
+    const a = this.requests.get(runId)?.alias.get(step);
+    return a !== undefined ? s.frameAt(a) : undefined;
+  }
+
+  /** Ask the host for each run's wanted frame unless it is here or a request is still out. */
+  private pump(): void {
+    const now = performance.now();
+    for (const [runId, q] of this.requests) {
+      const step = q.wanted;
+      if (step === undefined) continue;
+      if (this.scrub.live || this.frameOf(runId, step) !== undefined) {
+        q.wanted = undefined;
+        continue;
+      }
+      if (q.inflight !== undefined && now - q.inflight.at < REQUEST_TIMEOUT_MS) continue;
+      q.inflight = { step, at: now };
+      this.host.post({ type: 'requestAttention', runId, step });
+    }
+  }
+
+  // ─── rendering ──────────────────────────────────────────────────────────────────────
+
+  private render(d: number): void {
+    const st = this.store;
+    const has = st.runs.length > 0;
+    setHidden(this.empty, has || st.protocolError !== undefined);
+    setHidden(this.content, !has);
+    setHidden(this.banner, st.protocolError === undefined);
+    setText(this.banner, st.protocolError ?? '');
+    if (!has) return;
+    if ((d & (Changed.Run | Dirty.Theme)) !== 0) this.setupCharts();
+    if ((d & (Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals | Dirty.View)) !== 0) this.renderLegend(d);
+    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Dirty.Size | Dirty.Theme | Dirty.View)) !== 0) this.renderCharts();
+    if ((d & Changed.Run) !== 0) this.renderConfig();
+    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Changed.Identity | Changed.Status)) !== 0) this.renderLuTable();
+    if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
+  }
+
+  private runName(s: RunStore): string {
+    return s.info?.name ?? s.runId ?? '';
+  }
+
+  /** Legend buttons are built once per set of runs and updated in place (keyboard focus stays). */
+  private legendItems = new Map<string, { button: HTMLElement; meta: HTMLElement }>();
+
+  private renderLegend(d: number): void {
+    const st = this.store;
+    if ((d & Changed.Run) !== 0 || this.legendItems.size !== st.runs.length) {
+      this.legendItems.clear();
+      const items = st.runs.map((s, i) => {
+        const id = s.runId ?? '';
+        const meta = h('span', 'al-cmp-run-meta');
+        const b = h('button', `al-cmp-legend-item ${colourClass(i)}`, { type: 'button', 'data-run': id }, [h('span', 'al-swatch'), h('span', 'al-cmp-run-name', {}, [this.runName(s)]), h('span', 'al-cmp-run-id', {}, [id]), meta]);
+        b.addEventListener('click', () => this.toggleRun(id));
+        this.legendItems.set(id, { button: b, meta });
+        return b;
+      });
+      this.legend.replaceChildren(...items);
+      document.title = `Compare: ${st.runs.map((s) => this.runName(s)).join(' · ')}`;
+    }
+    for (const s of st.runs) {
+      const id = s.runId ?? '';
+      const item = this.legendItems.get(id);
+      if (item === undefined) continue;
+      const shown = !st.isHidden(id);
+      const total = s.info?.totalSteps;
+      setText(item.meta, `${s.status} · step ${formatInt(s.lastStep)}${total !== undefined && total > 0 ? ` / ${formatInt(total)}` : ''}`);
+      item.meta.className = `al-cmp-run-meta al-status-${s.status}`;
+      item.button.setAttribute('aria-pressed', String(shown));
+      item.button.title = shown ? 'Hide this run' : 'Show this run';
+      item.button.classList.toggle('al-off', !shown);
+    }
+  }
+
+  private setupCharts(): void {
+    const st = this.store;
+    for (const c of this.charts) {
+      const lines: LineSpec[] = st.runs.map((s, i) => ({
+        label: this.runName(s),
+        color: (t: Theme) => t.series[i % RUN_COLOURS] as string,
+        source: () => this.visibleRange(s, c.series(s)),
+      }));
+      c.chart.setLines(lines, this.theme);
+      c.chart.applyTheme(this.theme);
+    }
+  }
+
+  /** The part of a run's series the chart decimates: all of it, or the zoomed range (±1 point); nothing when hidden. */
+  private visibleRange(s: RunStore, src: { xs: Float64Array; ys: Float64Array; n: number }): { xs: ArrayLike<number>; ys: ArrayLike<number>; n: number } {
+    if (this.store.isHidden(s.runId ?? '')) return { xs: src.xs.subarray(0, 0), ys: src.ys.subarray(0, 0), n: 0 };
+    const z = this.vs.zoom;
+    if (z === undefined) return src;
+    const { lo, hi } = rangeIndices(src.xs, src.n, z.x0, z.x1);
+    return { xs: src.xs.subarray(lo, hi), ys: src.ys.subarray(lo, hi), n: Math.max(0, hi - lo) };
+  }
+
+  private renderCharts(): void {
+    const st = this.store;
+    const z = this.vs.zoom;
+    const full = st.stepRange(true);
+    const x0 = z?.x0 ?? full.x0;
+    const x1 = z?.x1 ?? full.x1;
+    for (const c of this.charts) {
+      c.chart.chart.data.datasets.forEach((ds, i) => {
+        ds.hidden = st.isHidden(st.runs[i]?.runId ?? '');
+      });
+      const w = c.chart.chart.chartArea?.width;
+      c.chart.update(x0, x1);
+      // New y labels can narrow the plot: decimate again for the columns it has now.
+      if (w !== undefined && Math.round(c.chart.chart.chartArea?.width ?? w) !== Math.round(w)) c.chart.update(x0, x1);
+    }
+    const focused = (el: HTMLElement): boolean => document.activeElement === el;
+    if (!focused(this.zoomFrom)) this.zoomFrom.value = z !== undefined ? String(z.x0) : '';
+    if (!focused(this.zoomTo)) this.zoomTo.value = z !== undefined ? String(z.x1) : '';
+    this.zoomFrom.placeholder = Number.isFinite(full.x0) ? String(full.x0) : '';
+    this.zoomTo.placeholder = Number.isFinite(full.x1) ? String(full.x1) : '';
+    setDisabled(this.zoomReset, z === undefined);
+    setText(this.zoomNote, z !== undefined ? `zoomed: steps ${formatInt(z.x0)} – ${formatInt(z.x1)} (double-click a chart to reset)` : 'drag across a chart to zoom');
+  }
+
+  private renderConfig(): void {
+    const st = this.store;
+    const diff = st.configDiff;
+    setText(this.configNote, diff.length === 0 ? 'The runs’ configs are identical.' : `${diff.length} field${diff.length === 1 ? '' : 's'} differ.`);
+    setHidden(this.configTable, diff.length === 0);
+    const head = h('tr', '', {}, [h('th', '', { scope: 'col' }, ['field']), ...st.runs.map((s, i) => h('th', `${colourClass(i)}`, { scope: 'col' }, [h('span', 'al-swatch'), this.runName(s)]))]);
+    const rows = diff.map((d) =>
+      h('tr', '', { 'data-path': d.path }, [h('th', 'al-cmp-path', { scope: 'row' }, [d.path]), ...st.runs.map((_, i) => h('td', `al-cmp-value ${colourClass(i)}`, {}, [d.values[i] ?? '—']))]),
+    );
+    this.configTable.replaceChildren(h('thead', '', {}, [head]), h('tbody', '', {}, rows));
+  }
+
+  private renderLuTable(): void {
+    const st = this.store;
+    const lus = st.runs.map((s, i) => ({ s, i })).filter(({ s }) => s.info?.modelKind === 'lu');
+    setHidden(this.luCard, lus.length === 0);
+    if (lus.length === 0) return;
+    const head = h('tr', '', {}, ['run', 'step', 'identity max rel. error', 'topic attention', 'final loss', 'test accuracy'].map((t) => h('th', '', { scope: 'col' }, [t])));
+    const rows = lus.map(({ s, i }) => {
+      const r = luRow(s);
+      return h('tr', '', { 'data-run': r.runId }, [
+        h('th', `${colourClass(i)}`, { scope: 'row' }, [h('span', 'al-swatch'), r.name]),
+        h('td', 'al-num-cell', {}, [formatInt(r.step)]),
+        h('td', 'al-num-cell al-cmp-iderr', {}, [formatPct(r.identityMaxRelError)]),
+        h('td', 'al-num-cell al-cmp-topic', {}, [formatNum(r.topicAttention, 3)]),
+        h('td', 'al-num-cell al-cmp-loss', {}, [formatNum(r.finalLoss)]),
+        h('td', 'al-num-cell al-cmp-testacc', {}, [formatPct(r.testAccuracy)]),
+      ]);
+    });
+    this.luTable.replaceChildren(h('thead', '', {}, [head]), h('tbody', '', {}, rows));
+  }
+
+  private buildPanels(): void {
+    this.panels = this.store.runs.map((s, i) => {
+      const runId = s.runId ?? '';
+      const stepEl = h('span', 'al-card-note al-cmp-panel-step');
+      const probeEl = h('div', 'al-card-note al-cmp-panel-probe');
+      const lu = new LuHeatmap(this.tooltip);
+      const enc = new EncoderHeatmaps(this.tooltip, () => undefined, true);
+      const el = h('figure', `al-cmp-panel ${colourClass(i)}`, { 'data-run': runId }, [
+        h('figcaption', 'al-cmp-panel-head', {}, [h('span', 'al-swatch'), h('span', 'al-cmp-run-name', {}, [this.runName(s)]), stepEl]),
+        probeEl,
+        lu.el,
+        enc.el,
+      ]);
+      return { runId, el, stepEl, probeEl, lu, enc, isLu: true, shown: undefined, key: '' };
+    });
+    this.panelsEl.replaceChildren(...this.panels.map((p) => p.el));
+  }
+
+  private renderAttention(d: number): void {
+    const st = this.store;
+    const sc = this.scrub;
+    this.range.disabled = sc.count < 2;
+    this.range.min = String(sc.first ?? 0);
+    this.range.max = String(sc.last ?? 0);
+    const step = sc.step;
+    if (!this.dragging && step !== undefined && this.range.value !== String(step)) this.range.value = String(step);
+    setDisabled(this.liveBtn, sc.live);
+    this.liveBtn.classList.toggle('al-is-live', sc.live);
+
+    // Controls: probes of the first run; layers / heads over the encoder runs.
+    const first = st.runs.find((s) => s.info !== undefined) ?? st.runs[0];
+    const nProbes = Math.max(0, ...st.runs.map((s) => s.info?.probes.length ?? s.latestAttention?.probes.length ?? 0));
+    const probe = Math.min(this.vs.probe, Math.max(0, nProbes - 1));
+    this.probeSel.setOptions(
+      Array.from({ length: nProbes }, (_, i) => {
+        const toks = first?.info?.probes[i]?.tokens ?? [];
+        const text = toks.slice(0, 8).join(' ') + (toks.length > 8 ? ' …' : '');
+        return { value: String(i), label: `#${i} ${text}`.trim() };
+      }),
+      String(probe),
+    );
+    const same = st.runs.every((s) => (s.info?.probes[probe]?.tokens ?? []).join('\u0001') === (first?.info?.probes[probe]?.tokens ?? []).join('\u0001'));
+    setText(this.probeNote, same ? '' : `The runs differ in their probes: each shows its own probe #${probe}.`);
+    const encoders = st.runs.filter((s) => s.info?.modelKind === 'encoder');
+    const layers = new Set<number>();
+    let heads = 0;
+    for (const s of encoders) {
+      const f = s.latestAttention;
+      for (const l of layersOf(f)) layers.add(l);
+      for (const maps of f?.probes ?? []) for (const m of maps) if (m.stage === 'weights') heads = Math.max(heads, m.head + 1);
+    }
+    const layerList = [...layers].sort((a, b) => a - b);
+    const layer = layerList.includes(this.vs.layer) ? this.vs.layer : (layerList[0] ?? 0);
+    const head = Math.min(this.vs.head, Math.max(0, heads - 1));
+    setHidden(this.layerSel.el, encoders.length === 0);
+    setHidden(this.headSel.el, encoders.length === 0);
+    if (encoders.length > 0) {
+      this.layerSel.setOptions(
+        layerList.map((l) => ({ value: String(l), label: `layer ${l}` })),
+        String(layer),
+      );
+      this.layerSel.select.disabled = layerList.length < 2;
+      this.headSel.setOptions(
+        Array.from({ length: Math.max(1, heads) }, (_, i) => ({ value: String(i), label: `head ${i}` })),
+        String(head),
+      );
+    }
+
+    let loading = 0;
+    const pal = this.theme.heat;
+    const scale = scaleForStage('weights', 'fixed', 1);
+    this.heatLegend.paint(scale, pal);
+    for (const p of this.panels) {
+      const s = st.run(p.runId);
+      const hidden = st.isHidden(p.runId);
+      setHidden(p.el, hidden);
+      if (s === undefined || hidden) continue;
+      const want = sc.live ? s.latestAttention?.step : st.runStepAt(p.runId, step, false);
+      const frame = sc.live ? s.latestAttention : want !== undefined ? this.frameOf(p.runId, want) : undefined;
+      if (!sc.live && want !== undefined && frame === undefined) loading++;
+      const f = want === undefined ? undefined : (frame ?? p.shown);
+      p.isLu = (s.info?.modelKind ?? ((f?.probes[0]?.[0]?.rows ?? 1) === 1 ? 'lu' : 'encoder')) === 'lu';
+      setHidden(p.lu.el, !p.isLu || f === undefined);
+      setHidden(p.enc.el, p.isLu || f === undefined);
+      const runProbe = Math.min(probe, Math.max(0, (s.info?.probes.length ?? f?.probes.length ?? 1) - 1));
+      const toks = s.info?.probes[runProbe]?.tokens ?? [];
+      setText(p.probeEl, same ? '' : `probe #${runProbe}: ${toks.join(' ')}`);
+      setText(
+        p.stepEl,
+        want === undefined ? (step === undefined ? 'no attention captured yet' : `nothing captured by step ${formatInt(step)}`) : `step ${formatInt(want)}${frame === undefined ? ' · loading…' : ''}`,
+      );
+      if (f === undefined) {
+        p.shown = undefined;
+        p.key = '';
+        continue;
+      }
+      const key = `${f.step}|${runProbe}|${layer}|${head}`;
+      if (f === p.shown && key === p.key && (d & (Dirty.Theme | Changed.Run)) === 0) continue;
+      p.shown = f;
+      p.key = key;
+      if (p.isLu) {
+        const g = luProbeGrid(f, s.info, runProbe);
+        p.lu.paint(g, scale, pal);
+      } else {
+        const l = encoderLayer(f, s.info, runProbe, layer);
+        p.enc.paint({ ...l, stages: l.stages.filter((x) => x.stage === 'weights') }, 'fixed', pal, { stage: 'weights', head });
+      }
+    }
+    const label = step === undefined ? 'no attention captured yet' : sc.live ? `step ${formatInt(step)} · live` : `step ${formatInt(step)} of ${formatInt(sc.last ?? step)}${loading > 0 ? ' · loading…' : ''}`;
+    setText(this.scrubLabel, label);
+    this.range.setAttribute('aria-valuetext', label);
+  }
+
+  // ─── test hooks ─────────────────────────────────────────────────────────────────────
+
+  hooks(): ViewHooks {
+    const pts = (data: unknown[]): { xs: number[]; ys: number[] } => {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for (const p of data) {
+        if (typeof p === 'object' && p !== null && 'x' in p && 'y' in p) {
+          xs.push(Number(p.x));
+          ys.push(Number(p.y));
+        }
+      }
+      return { xs, ys };
+    };
+    const sched = this.scheduler;
+    const store = this.store;
+    const byName = (name: string): SeriesChart | undefined => this.charts.find((c) => c.name === name)?.chart;
+    const self = this;
+    const none = new RunStore();
+    return {
+      /** The first compared run (the compare store is `compare`). */
+      get store() {
+        return store.runs[0] ?? none;
+      },
+      compare: store,
+      get renders() {
+        return sched.renders;
+      },
+      flush: () => this.scheduler.flush(),
+      nextRender: () => this.scheduler.nextRender(),
+      charts: Object.fromEntries(this.charts.map((c) => [c.name, c.chart.chart])),
+      chartData: (name: string): ChartSeriesData[] | undefined =>
+        byName(name)?.chart.data.datasets.map((ds, i) => ({ label: ds.label ?? '', runId: store.runs[i]?.runId ?? '', hidden: ds.hidden === true, ...pts(ds.data) })),
+      palette: () => this.theme.heat,
+      heatmaps: (): HeatmapInfo[] => {
+        const out: HeatmapInfo[] = [];
+        for (const p of this.panels) {
+          if (p.el.hidden || p.shown === undefined) continue;
+          const heat = p.isLu ? p.lu.heat : p.enc.focusHeat;
+          out.push({ name: `cmp:${p.runId}`, canvas: heat.canvas, rows: heat.rows, cols: heat.cols, values: heat.values });
+        }
+        return out;
+      },
+      shownStep: () => this.scrub.step,
+      shownSteps: () => Object.fromEntries(this.panels.map((p) => [p.runId, p.shown?.step])),
+      zoom: () => (self.vs.zoom === undefined ? undefined : { ...self.vs.zoom }),
+      setZoom: (z: { x0: number; x1: number } | undefined) => self.setZoom(z),
+      scrubber: () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
+    };
+  }
+}
