@@ -11,6 +11,7 @@ import { diffConfigs } from '../runs/configDiff';
 import { Disposable, toDisposable } from './dispose';
 import type { BridgeHost } from './webviewBridge';
 import { renderWebview, webviewOptions } from './webviewContent';
+import { post } from './post';
 
 export const COMPARE_VIEW_TYPE = 'attentionLens.compare';
 
@@ -30,7 +31,7 @@ class ComparePanel extends Disposable {
     panel.webview.options = webviewOptions(extensionUri);
     const ids = new Set(runIds);
     const forward = (run: { id: string }, msg: HostToWebview) => {
-      if (this.ready && ids.has(run.id)) void panel.webview.postMessage(msg);
+      if (this.ready && ids.has(run.id)) void post(panel.webview, msg);
     };
     this._register(toDisposable(host.manager.on('runUpdate', (run, msg) => forward(run, msg))));
     this._register(toDisposable(host.manager.on('runChanged', (run) => forward(run, run.statusMessage()))));
@@ -59,22 +60,22 @@ class ComparePanel extends Disposable {
     switch (m.type) {
       case 'ready': {
         if (m.protocolVersion !== PROTOCOL_VERSION) {
-          void this.panel.webview.postMessage({ type: 'protocolMismatch', expected: PROTOCOL_VERSION, received: m.protocolVersion });
+          void post(this.panel.webview, { type: 'protocolMismatch', expected: PROTOCOL_VERSION, received: m.protocolVersion });
           return;
         }
         this.ready = true;
         const runs = this.runs();
-        void this.panel.webview.postMessage({
+        void post(this.panel.webview, {
           type: 'compareSnapshot',
           protocolVersion: PROTOCOL_VERSION,
           runs: runs.map((r) => r.snapshot()),
           configDiff: diffConfigs(runs.map((r) => r.info?.config)),
-        } satisfies HostToWebview);
+        });
         return;
       }
       case 'requestAttention': {
         const frame = this.host.catalog.get(m.runId)?.attentionAt(m.step);
-        if (frame) void this.panel.webview.postMessage({ type: 'attentionLoaded', runId: m.runId, frame } satisfies HostToWebview);
+        if (frame) void post(this.panel.webview, { type: 'attentionLoaded', runId: m.runId, frame });
         return;
       }
       default:

@@ -10,6 +10,7 @@ import { isWebviewToHost } from '../protocol/guards';
 import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { Run, RunManager } from '../runs/runManager';
 import { Disposable, toDisposable } from './dispose';
+import { post } from './post';
 
 export interface BridgeHost {
   readonly manager: RunManager;
@@ -85,7 +86,7 @@ export class WebviewBridge extends Disposable {
   }
 
   private post(msg: HostToWebview): Thenable<boolean> {
-    return this.webview.postMessage(msg);
+    return post(this.webview, msg);
   }
 
   private receive(m: unknown): void {

@@ -26,8 +26,11 @@ const isInt = (v: unknown): v is number => Number.isInteger(v);
 const isNat = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const isF32 = (v: unknown): v is Float32Array => v instanceof Float32Array;
-const isF64 = (v: unknown): v is Float64Array => v instanceof Float64Array;
+// By tag, not instanceof: a webview's messages can carry typed arrays made in another frame
+// (VS Code rebuilds them in its outer webview frame), and instanceof fails across realms.
+const tag = (v: unknown): string => Object.prototype.toString.call(v);
+const isF32 = (v: unknown): v is Float32Array => tag(v) === '[object Float32Array]';
+const isF64 = (v: unknown): v is Float64Array => tag(v) === '[object Float64Array]';
 const isArr = <T>(v: unknown, el: (x: unknown) => x is T): v is T[] => Array.isArray(v) && v.every(el);
 const opt = <T>(v: unknown, g: (x: unknown) => x is T): boolean => v === undefined || g(v);
 const STAGES = ['weights', 'logits', 'premix', 'mixed'];

@@ -225,7 +225,9 @@ export class RunHistory {
     if (d.eval) this.evals.push({ step: d.step, ...d.eval });
     if (d.attention) {
       this.attentionSteps.push(d.step);
-      this.frames.push(d.attention);
+      // Own copies: the arrays that arrive are views into the IPC message's buffer, which may be
+      // pooled and shared with other messages (and so changed or detached later).
+      this.frames.push(d.attention.map((maps) => maps.map((m) => ({ ...m, data: m.data.slice() }))));
     }
     if (d.identity) {
       const c = this.idCols!;

@@ -55,16 +55,27 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`) }).catch(() => undefined);
 }
 
-/** F1, type the command's title, Enter — as a person would. */
+/** F1, type the command's title, Enter — as a person would (retried if the palette lost the text). */
 async function runCommand(title: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10000 });
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ state: 'visible', timeout: 10000 });
-  await page.keyboard.press('Enter');
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10000 });
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      await row.waitFor({ state: 'visible', timeout: 5000 });
+      if ((await input.inputValue()) !== `>${title}`) throw new Error('the palette lost the typed text');
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      last = e;
+      await page.waitForTimeout(500);
+    }
+  }
+  throw last;
 }
 
 /** In the quick pick whose placeholder is `placeholder`: type to filter, then Enter on the matching row. */
@@ -162,6 +173,9 @@ before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.on('console', (m) => {
+    if (m.text().includes('[attention-lens]')) console.log(`[webview console] ${m.text().slice(0, 1500)}`);
+  });
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
   // Let the extension host start.
@@ -352,6 +366,46 @@ test('after Reload Window both runs are listed from their folders and a saved ru
     await shot('e2e-after-reload');
   } catch (e) {
     await shot('e2e-failure-reload');
+    throw e;
+  }
+});
+
+test('Compare Runs overlays both runs\' curves and shows their attention side by side', async () => {
+  try {
+    await runCommand('Attention Lens: Compare Runs');
+    await page.locator('.quick-input-widget input[placeholder="Choose two or more runs to compare"]').waitFor({ state: 'visible', timeout: 10000 });
+    for (const name of ['lu-fc-fast', 'long-watch']) {
+      const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${name},"]`).first();
+      const box = row.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
+      if ((await box.count()) > 0) await box.click({ force: true });
+      else await row.click({ force: true });
+      await waitFor(`${name} ticked`, async () => (await row.getAttribute('aria-checked')) === 'true' || undefined, 5000);
+    }
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
+    const f = await waitFor('the compare view', async () => {
+      for (const fr of page.frames()) {
+        const ok = await fr.evaluate(() => (window as unknown as { __attentionLens?: { view: string } }).__attentionLens?.view === 'compare').catch(() => false);
+        if (ok) return fr;
+      }
+      return undefined;
+    });
+    const st = await waitFor('two curves and two heatmaps', async () => {
+      const r = await f.evaluate(() => {
+        const al = (window as unknown as { __attentionLens: { chartData(n: string): { runId?: string; xs: number[] }[] | undefined; heatmaps(): { name: string; values: ArrayLike<number> }[] } }).__attentionLens;
+        const loss = al.chartData('loss') ?? [];
+        const maps = al.heatmaps().filter((h) => h.name.startsWith('cmp:'));
+        return { curves: loss.filter((d) => d.xs.length > 10).length, maps: maps.map((m) => Array.from(m.values)) };
+      });
+      return r.curves === 2 && r.maps.length === 2 ? r : undefined;
+    }, 20000);
+    assert.notDeepEqual(st.maps[0], st.maps[1], 'the two runs attend differently');
+    await shot('e2e-compare');
+  } catch (e) {
+    await shot('e2e-failure-compare');
+    for (const fr of page.frames()) {
+      const diag = await fr.evaluate(() => { const al = (window as unknown as { __attentionLens?: { view: string; received: number; dropped: number } }).__attentionLens; return al ? `${al.view}: received ${al.received}, dropped ${al.dropped}` : undefined; }).catch(() => undefined);
+      if (diag) console.log('[diag]', diag);
+    }
     throw e;
   }
 });
