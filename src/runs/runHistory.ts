@@ -27,6 +27,7 @@ import type {
   ScalarChunk,
   StepData,
 } from '../protocol/messages';
+import { indexAtOrBefore } from '../protocol/steps';
 
 export type StepsAppended = Extract<HostToWebview, { type: 'stepsAppended' }>;
 
@@ -265,16 +266,7 @@ export class RunHistory {
   /** The attention captured at `step` or the latest capture before it; undefined if none is that early. */
   attentionAt(step: number): AttentionFrame | undefined {
     const s = this.attentionSteps;
-    let lo = 0;
-    let hi = s.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid]! <= step) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const found = indexAtOrBefore(s, step);
     return found < 0 ? undefined : { step: s[found]!, probes: this.frames[found]! };
   }
 

@@ -7,6 +7,7 @@
  * `stepsAppended` update, the way a live run's updates reach a dashboard. No `vscode` import.
  */
 import type { AttentionFrame, EvalPoint, HostToWebview, IdentityPoint, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
+import { indexAtOrBefore } from '../protocol/steps';
 import { MAX_IDENTITY_POINTS, type StepsAppended } from './runHistory';
 import { isTerminal } from './runProcess';
 import { listRun, RunFollower, toScalarChunk, type RunListing, type RunMeta, type StoredIdentity, type StoredScalars, type StoreProblem } from './store';
@@ -261,16 +262,7 @@ export class StoredRun {
   attentionAt(step: number): AttentionFrame | undefined {
     const d = this.load();
     // Key by the captured step, so scrubbing between two captures reads nothing new.
-    let lo = 0;
-    let hi = d.attentionSteps.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (d.attentionSteps[mid]! <= step) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const found = indexAtOrBefore(d.attentionSteps, step);
     if (found < 0) return undefined;
     const at = d.attentionSteps[found]!;
     if (this.frames.has(at)) return this.frames.get(at);

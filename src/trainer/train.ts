@@ -154,8 +154,7 @@ export class Trainer {
     if (this.model instanceof LuModel && data.topicWords) {
       this.topicSet = new Set(data.topicWords.flat());
       const lu = this.model;
-      const s = lu.computeScores();
-      this.identityInit = data.topicWords.flat().map((w) => ({ s0: s[w]!, w0: rowNorm(lu.embeddings.w, w, lu.D) }));
+      this.identityInit = data.topicWords.flat().map((w) => ({ s0: lu.scoreOf(w), w0: rowNorm(lu.embeddings.w, w, lu.D) }));
     }
   }
 
@@ -248,7 +247,6 @@ export class Trainer {
     const lu = this.model;
     if (!init || !(lu instanceof LuModel) || !this.data.topicWords) return undefined;
     const m = this.data.m ?? 1;
-    const s = lu.computeScores();
     let qn = 0;
     for (let j = 0; j < lu.K; j++) qn += lu.query.w[j]! * lu.query.w[j]!;
     qn = Math.sqrt(qn);
@@ -257,7 +255,7 @@ export class Trainer {
     for (let i = 0; i < words.length; i++) {
       const w = words[i]!;
       const { s0, w0 } = init[i]!;
-      const score = s[w]!;
+      const score = lu.scoreOf(w);
       const embNorm = rowNorm(lu.embeddings.w, w, lu.D);
       const measured = qn * embNorm;
       // ‖q‖²(‖w‖² − ‖w0‖²) = 2(s − s0) + (2/m)(e^s − e^{s0})

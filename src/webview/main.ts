@@ -3,7 +3,7 @@
  * <body data-view>, validates every host message with the protocol guard (an invalid one is
  * logged and dropped), and opens the channel by posting `ready` with the protocol version.
  */
-import { isAttentionFrame, isScalarChunk, isHostToWebview } from '../protocol/guards';
+import { isHostToWebview } from '../protocol/guards';
 import { PROTOCOL_VERSION, type WebviewToHost } from '../protocol/messages';
 import { CompareView } from './compare';
 import { Dashboard, type WebviewHost } from './dashboard';
@@ -49,7 +49,7 @@ function start(): void {
     const msg = e.data;
     if (!isHostToWebview(msg)) {
       dropped++;
-      console.error(`[attention-lens] dropped an invalid host message (${describe(msg)})${whyCompareInvalid(msg)}`);
+      console.error(`[attention-lens] dropped an invalid host message (${describe(msg)})`);
       return;
     }
     received++;
@@ -69,24 +69,3 @@ function start(): void {
 }
 
 start();
-
-/** For a rejected compareSnapshot: which run's snapshot (or the config table) failed the guard. */
-function whyCompareInvalid(msg: unknown): string {
-  if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'stepsAppended') {
-    const m = msg as Record<string, unknown>;
-    const la = m['latestAttention'] as { probes?: unknown[][] } | undefined;
-    const map0 = la?.probes?.[0]?.[0] as Record<string, unknown> | undefined;
-    const mapInfo = map0 ? Object.entries(map0).map(([k, v]) => `${k}=${Object.prototype.toString.call(v)}${typeof v === 'number' ? v : ''}${ArrayBuffer.isView(v) ? (v as unknown as { length: number }).length : ''}`).join(' ') : 'none';
-    return `: scalars ${isScalarChunk(m['scalars'])}, latestAttention ${m['latestAttention'] === undefined || isAttentionFrame(m['latestAttention'])}, map0 ${mapInfo}`;
-  }
-  if (typeof msg !== 'object' || msg === null || (msg as { type?: unknown }).type !== 'compareSnapshot') return '';
-  const m = msg as { runs?: unknown; configDiff?: unknown };
-  if (!Array.isArray(m.runs)) return ': runs is not an array';
-  const bad = m.runs.map((r, i) => (isHostToWebview({ type: 'snapshot', protocolVersion: 0, snapshot: r }) ? -1 : i)).filter((i) => i >= 0);
-  if (bad.length > 0) {
-    const r = m.runs[bad[0]!] as Record<string, unknown>;
-    const parts = Object.entries(r ?? {}).map(([k, v]) => `${k}:${v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Float64Array ? 'f64' : typeof v}`);
-    return `: run ${bad.join(', ')} is not a valid snapshot (${parts.join(' ')})`;
-  }
-  return ': the config-difference table is invalid';
-}

@@ -88,6 +88,17 @@ async function pickItem(label: string, placeholder = 'Choose an experiment to tr
   await page.keyboard.press('Enter');
 }
 
+/** In an open multi-select quick pick: tick the rows of these runs. */
+async function tickRows(names: string[]): Promise<void> {
+  for (const name of names) {
+    const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${name},"]`).first();
+    const box = row.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
+    if ((await box.count()) > 0) await box.click({ force: true });
+    else await row.click({ force: true });
+    await waitFor(`${name} ticked`, async () => (await row.getAttribute('aria-checked')) === 'true' || undefined, 5000);
+  }
+}
+
 interface DashboardState {
   runName: string | undefined;
   status: string;
@@ -385,13 +396,7 @@ test('Compare Runs overlays both runs\' curves and shows their attention side by
   try {
     await runCommand('Attention Lens: Compare Runs');
     await page.locator('.quick-input-widget input[placeholder="Choose two or more runs to compare"]').waitFor({ state: 'visible', timeout: 10000 });
-    for (const name of ['lu-fc-fast', 'long-watch']) {
-      const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${name},"]`).first();
-      const box = row.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
-      if ((await box.count()) > 0) await box.click({ force: true });
-      else await row.click({ force: true });
-      await waitFor(`${name} ticked`, async () => (await row.getAttribute('aria-checked')) === 'true' || undefined, 5000);
-    }
+    await tickRows(['lu-fc-fast', 'long-watch']);
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
     const f = await waitFor('the compare view', async () => {
       for (const fr of page.frames()) {
@@ -413,10 +418,6 @@ test('Compare Runs overlays both runs\' curves and shows their attention side by
     await shot('e2e-compare');
   } catch (e) {
     await shot('e2e-failure-compare');
-    for (const fr of page.frames()) {
-      const diag = await fr.evaluate(() => { const al = (window as unknown as { __attentionLens?: { view: string; received: number; dropped: number } }).__attentionLens; return al ? `${al.view}: received ${al.received}, dropped ${al.dropped}` : undefined; }).catch(() => undefined);
-      if (diag) console.log('[diag]', diag);
-    }
     throw e;
   }
 });
@@ -427,13 +428,7 @@ test('Export Runs as CSV writes every step of the chosen runs through the save d
     await runCommand('Attention Lens: Export Runs as CSV');
     const input = page.locator('.quick-input-widget input[placeholder="Choose the runs"]');
     await input.waitFor({ state: 'visible', timeout: 10000 });
-    for (const name of ['lu-fc-fast', 'long-watch']) {
-      const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${name},"]`).first();
-      const box = row.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
-      if ((await box.count()) > 0) await box.click({ force: true });
-      else await row.click({ force: true });
-      await waitFor(`${name} ticked`, async () => (await row.getAttribute('aria-checked')) === 'true' || undefined, 5000);
-    }
+    await tickRows(['lu-fc-fast', 'long-watch']);
     await page.locator('.quick-input-widget .quick-input-count', { hasText: '2 Selected' }).first().waitFor({ state: 'visible', timeout: 5000 });
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
     // The save dialog (VS Code's own file dialog in the browser): its input holds the default

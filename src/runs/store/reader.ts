@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AttentionFrame, AttentionMapData, EvalPoint, ScalarChunk } from '../../protocol/messages';
+import { indexAtOrBefore } from '../../protocol/steps';
 import { crc32 } from './crc32';
 import {
   decodeHeader,
@@ -538,16 +539,7 @@ class AttentionTrack {
   /** The frame at `step` or the latest before it. */
   frameAt(step: number): AttentionFrame | undefined {
     const s = this.steps;
-    let lo = 0;
-    let hi = s.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid]! <= step) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const found = indexAtOrBefore(s, step);
     if (found < 0) return undefined;
     const offset = this.offsets[found]!;
     const n = this.lengths[found]!;

@@ -118,6 +118,16 @@ export class LuModel implements Model {
     this.a = new Float64Array(64);
   }
 
+  /** s_u = qᵀk_u for one word (the identity reads a few topic words every step). */
+  scoreOf(u: number): number {
+    const q = this.query.w;
+    const k = this.keys.w;
+    const o = u * this.K;
+    let acc = 0;
+    for (let j = 0; j < this.K; j++) acc += q[j]! * k[o + j]!;
+    return acc;
+  }
+
   /** s_u = qᵀk_u for every vocabulary word. */
   computeScores(): Float32Array {
     const { V, K } = this;

@@ -9,6 +9,7 @@
 import { PROTOCOL_VERSION } from '../../protocol/messages';
 import type { AttentionFrame, ConfigDifference, HostToWebview, RunInfo } from '../../protocol/messages';
 import { lowerBound } from './decimate';
+import { indexAtOrBefore } from '../../protocol/steps';
 import type { LuGrid } from './layout';
 import { tokenLabels } from './layout';
 import { Series } from './series';
@@ -22,17 +23,6 @@ export interface CompareApplyResult {
   warning?: string;
 }
 
-/** Index of the last element ≤ x in an increasing array, -1 when none. */
-export function indexAtOrBefore(xs: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((xs[mid] as number) <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
-}
 
 /** The sorted union (without duplicates) of increasing arrays. */
 export function unionSorted(lists: readonly (readonly number[])[]): number[] {

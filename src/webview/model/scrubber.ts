@@ -3,18 +3,12 @@
  * position snaps to the nearest stop at or before it; at the last stop it is "live" and
  * follows the newest frame as training continues.
  */
+import { indexAtOrBefore } from '../../protocol/steps';
 
 /** Index of the last stop ≤ position (stops increasing); 0 when position is before them all, -1 when there are none. */
 export function stopIndexAtOrBefore(stops: readonly number[], position: number): number {
   if (stops.length === 0) return -1;
-  let lo = 0;
-  let hi = stops.length; // first index with stop > position
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((stops[mid] as number) <= position) lo = mid + 1;
-    else hi = mid;
-  }
-  return Math.max(0, lo - 1);
+  return Math.max(0, indexAtOrBefore(stops, position));
 }
 
 /** The nearest recorded step ≤ position (the first stop if position is before it). */
