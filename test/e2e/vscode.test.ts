@@ -65,7 +65,9 @@ async function runCommand(title: string): Promise<void> {
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible', timeout: 10000 });
       await input.fill(`>${title}`);
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      // Enter runs the focused row: wait until the filter has put this command there, not merely
+      // somewhere in the list (a recently used command can still be focused for a moment).
+      const row = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title }).first();
       await row.waitFor({ state: 'visible', timeout: 5000 });
       if ((await input.inputValue()) !== `>${title}`) throw new Error('the palette lost the typed text');
       await page.keyboard.press('Enter');
@@ -84,7 +86,7 @@ async function pickItem(label: string, placeholder = 'Choose an experiment to tr
   const input = title !== undefined ? page.locator('.quick-input-widget input') : page.locator(`.quick-input-widget input[placeholder="${placeholder}"]`);
   await input.waitFor({ state: 'visible', timeout: 10000 });
   await input.fill(label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10000 });
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10000 });
   await page.keyboard.press('Enter');
 }
 
