@@ -12,6 +12,11 @@
  * Identity rows (Lu on the synthetic task, every step) add 8 + 16·K bytes per step for K
  * topic words (Float32). Evaluations and attention frames are sparse (every evalEvery /
  * captureEvery steps) and kept as they arrived.
+ *
+ * A recorded run (one with a `backing`, its run folder) keeps in memory only what the folder
+ * does not hold yet or drainUpdate has not handed out, plus at most one chunk and the latest
+ * FRAMES_KEPT attention frames: host memory stays flat however long the run (measured by
+ * `npm run bench`). Snapshots and scrubbing to an old step read the rest back from the files.
  */
 import type {
   AttentionFrame,
@@ -45,8 +50,12 @@ export class Column {
   private cur: Float32Array | Float64Array | undefined;
   private curRows = 0;
   private curCap = 0;
+  /** Chunks allocated so far (dropped ones included): sizes double with it. */
+  private grown = 0;
   /** Rows appended. */
   length = 0;
+  /** The first row still held (rows before it were let go by dropBefore). */
+  first = 0;
 
   constructor(
     /** Values per row. */
@@ -62,7 +71,7 @@ export class Column {
   }
 
   private grow(): Float32Array | Float64Array {
-    const rows = Math.min(FIRST_CHUNK_ROWS * 2 ** Math.min(this.chunks.length, 10), MAX_CHUNK_ROWS);
+    const rows = Math.min(FIRST_CHUNK_ROWS * 2 ** Math.min(this.grown++, 10), MAX_CHUNK_ROWS);
     const n = rows * this.width;
     const c = this.precision === 'f32' ? new Float32Array(n) : new Float64Array(n);
     this.chunks.push(c);
@@ -102,15 +111,31 @@ export class Column {
     return lo;
   }
 
-  /** Value j of row i. */
+  /**
+   * Lets go of the leading chunks whose rows all lie before `row` (whole chunks only, so at
+   * most one chunk's worth of rows before `row` stays). Returns the new first row held.
+   */
+  dropBefore(row: number): number {
+    let k = 0;
+    while (k < this.chunks.length - 1 && this.starts[k + 1]! <= row) k++;
+    if (k > 0) {
+      this.chunks.splice(0, k);
+      this.starts.splice(0, k);
+      this.first = this.starts[0]!;
+    }
+    return this.first;
+  }
+
+  /** Value j of row i (NaN for a row not held). */
   get(i: number, j = 0): number {
-    if (i < 0 || i >= this.length) return NaN;
+    if (i < this.first || i >= this.length) return NaN;
     const k = this.chunkOf(i);
     return this.chunks[k]![(i - this.starts[k]!) * this.width + j]!;
   }
 
-  /** Rows [start, end) into `out` at row offset 0, as float64: ((end − start) × width). */
-  copyRows(start: number, end: number, out: Float64Array): Float64Array {
+  /** Rows [start, end) into `out` at row offset `at` (rows), as float64. Rows before `first` are not held. */
+  copyRows(start: number, end: number, out: Float64Array, at = 0): Float64Array {
+    if (start < end && start < this.first) throw new Error(`rows before ${this.first} are no longer held in memory (asked from ${start})`);
     const w = this.width;
     let row = start;
     let k = row < end ? this.chunkOf(row) : 0;
@@ -118,12 +143,43 @@ export class Column {
       const c = this.chunks[k]!;
       const from = row - this.starts[k]!;
       const rowsHere = Math.min(end - row, c.length / w - from);
-      out.set(c.subarray(from * w, (from + rowsHere) * w), (row - start) * w);
+      out.set(c.subarray(from * w, (from + rowsHere) * w), (at + row - start) * w);
       row += rowsHere;
       k++;
     }
     return out;
   }
+}
+
+/** How many of the latest attention frames stay in memory when older ones can be read back. */
+export const FRAMES_KEPT = 64;
+/** Rows are let go in batches of at least this many (columns drop whole chunks anyway). */
+const MIN_LET_GO_ROWS = 1024;
+
+/** Identity rows as columns (the run store's StoredIdentity has this shape). */
+export interface IdentityRows {
+  n: number;
+  k: number;
+  step: ArrayLike<number>;
+  score: ArrayLike<number>;
+  measured: ArrayLike<number>;
+  theory: ArrayLike<number>;
+  relError: ArrayLike<number>;
+}
+
+/**
+ * Where a history can read back what it let go of: the run's folder, as its recorder wrote
+ * it. With a backing, the history keeps in memory only what is not yet in the files or not
+ * yet handed out by drainUpdate (plus up to one chunk), so its memory stays flat however
+ * long the run; a snapshot reads the older rows from the files.
+ */
+export interface HistoryBacking {
+  /** Records of each stream that are in the files now. */
+  persisted(): { steps: number; identity: number; attention: number };
+  /** The first `steps` scalar rows and `identity` identity rows, from the files. Throws if they cannot be read. */
+  read(steps: number, identity: number): { scalars: ScalarChunk; identity: IdentityRows };
+  /** The frame at `step` or the latest before it, from the files. Throws if it cannot be read. */
+  readAttention(step: number): AttentionFrame | undefined;
 }
 
 /** Indices of at most `max` of the rows [start, end), evenly spread, always with the first and last. */
@@ -151,7 +207,14 @@ export class RunHistory {
 
   private readonly evals: EvalPoint[] = [];
   private readonly attentionSteps: number[] = [];
+  /** Frames of attentionSteps[framesBase …] (older ones were let go; the backing has them). */
   private readonly frames: AttentionMapData[][][] = [];
+  private framesBase = 0;
+
+  /** Set when the run is recorded: older rows and frames are then let go and read back from the files. */
+  backing: HistoryBacking | undefined;
+  /** Called when the backing could not be read back (the snapshot then holds what memory has). */
+  onBackingError: ((e: unknown) => void) | undefined;
 
   // Identity, one row per step that reported it.
   private readonly idStep = new Column(1, 'f64');
@@ -180,6 +243,16 @@ export class RunHistory {
   /** Bytes allocated for the per-step scalars (typed-array capacities). */
   get scalarBytes(): number {
     return this.stepCol.byteLength + this.lossCol.byteLength + this.accCol.byteLength + (this.gradCol?.byteLength ?? 0) + (this.weightCol?.byteLength ?? 0);
+  }
+
+  /** The first step row still in memory (0 unless a backing let rows go). */
+  get retained(): number {
+    return this.stepCol.first;
+  }
+
+  /** Attention frames still in memory. */
+  get framesHeld(): number {
+    return this.frames.length;
   }
 
   /** Bytes allocated for the identity rows. */
@@ -249,57 +322,97 @@ export class RunHistory {
     this.idCols = { score: new Column(k, 'f32'), measured: new Column(k, 'f32'), theory: new Column(k, 'f32'), relError: new Column(k, 'f32') };
   }
 
-  /** Scalars of steps [start, end) (row indices, not step numbers), columnar float64. */
-  scalars(start = 0, end = this.length): ScalarChunk {
-    const n = Math.max(0, end - start);
+  /**
+   * Scalars of steps [start, end) (row indices, not step numbers), columnar float64, from
+   * memory: `start` must be at least `retained`. `prefix` (rows [0, start) from the files)
+   * is put in front.
+   */
+  scalars(start = this.retained, end = this.length, prefix?: ScalarChunk): ScalarChunk {
+    const p = prefix?.n ?? 0;
+    const n = Math.max(0, end - start) + p;
     const g = this.gradCol?.width ?? 0;
-    return {
+    const out: ScalarChunk = {
       n,
-      step: this.stepCol.copyRows(start, end, new Float64Array(n)),
-      loss: this.lossCol.copyRows(start, end, new Float64Array(n)),
-      trainAccuracy: this.accCol.copyRows(start, end, new Float64Array(n)),
-      gradNorms: this.gradCol ? this.gradCol.copyRows(start, end, new Float64Array(n * g)) : new Float64Array(0),
-      weightNorms: this.weightCol ? this.weightCol.copyRows(start, end, new Float64Array(n * g)) : new Float64Array(0),
+      step: this.stepCol.copyRows(start, end, new Float64Array(n), p),
+      loss: this.lossCol.copyRows(start, end, new Float64Array(n), p),
+      trainAccuracy: this.accCol.copyRows(start, end, new Float64Array(n), p),
+      gradNorms: this.gradCol ? this.gradCol.copyRows(start, end, new Float64Array(n * g), p) : new Float64Array(0),
+      weightNorms: this.weightCol ? this.weightCol.copyRows(start, end, new Float64Array(n * g), p) : new Float64Array(0),
     };
+    if (prefix && p > 0) {
+      out.step.set(prefix.step);
+      out.loss.set(prefix.loss);
+      out.trainAccuracy.set(prefix.trainAccuracy);
+      if (g > 0) {
+        out.gradNorms.set(prefix.gradNorms.subarray(0, p * g));
+        out.weightNorms.set(prefix.weightNorms.subarray(0, p * g));
+      }
+    }
+    return out;
   }
 
   /** The attention captured at `step` or the latest capture before it; undefined if none is that early. */
   attentionAt(step: number): AttentionFrame | undefined {
     const s = this.attentionSteps;
     const found = indexAtOrBefore(s, step);
-    return found < 0 ? undefined : { step: s[found]!, probes: this.frames[found]! };
+    if (found < 0) return undefined;
+    if (found >= this.framesBase) return { step: s[found]!, probes: this.frames[found - this.framesBase]! };
+    return this.backing?.readAttention(s[found]!);
   }
 
   /** The latest captured attention. */
   latestAttention(): AttentionFrame | undefined {
     const i = this.frames.length - 1;
-    return i < 0 ? undefined : { step: this.attentionSteps[i]!, probes: this.frames[i]! };
+    return i < 0 ? undefined : { step: this.attentionSteps[this.framesBase + i]!, probes: this.frames[i]! };
   }
 
-  private identityPoints(start: number, end: number): IdentityPoint[] {
+  /** Identity points of rows [start, end), subsampled; rows before `idStep.first` come from `prefix`. */
+  private identityPoints(start: number, end: number, prefix?: IdentityRows): IdentityPoint[] {
     const c = this.idCols;
     if (!c) return [];
     const k = c.score.width;
-    return subsample(start, end, MAX_IDENTITY_POINTS).map((i) => ({
-      step: this.idStep.get(i),
-      score: c.score.copyRows(i, i + 1, new Float64Array(k)),
-      measured: c.measured.copyRows(i, i + 1, new Float64Array(k)),
-      theory: c.theory.copyRows(i, i + 1, new Float64Array(k)),
-      relError: c.relError.copyRows(i, i + 1, new Float64Array(k)),
-    }));
+    const held = this.idStep.first;
+    return subsample(start, end, MAX_IDENTITY_POINTS).map((i) => {
+      if (i < held) {
+        const p = prefix!;
+        const row = (a: ArrayLike<number>) => Float64Array.from({ length: k }, (_, j) => a[i * k + j]!);
+        return { step: p.step[i]!, score: row(p.score), measured: row(p.measured), theory: row(p.theory), relError: row(p.relError) };
+      }
+      return {
+        step: this.idStep.get(i),
+        score: c.score.copyRows(i, i + 1, new Float64Array(k)),
+        measured: c.measured.copyRows(i, i + 1, new Float64Array(k)),
+        theory: c.theory.copyRows(i, i + 1, new Float64Array(k)),
+        relError: c.relError.copyRows(i, i + 1, new Float64Array(k)),
+      };
+    });
   }
 
-  /** Everything a (re)opened dashboard shows. Identity is subsampled to ≤ MAX_IDENTITY_POINTS, with the latest. */
+  /**
+   * Everything a (re)opened dashboard shows. Identity is subsampled to ≤ MAX_IDENTITY_POINTS,
+   * with the latest. Rows let go of are read back from the backing; if that fails,
+   * onBackingError hears of it and the snapshot starts at the first row still in memory.
+   */
   snapshot(runId: string, status: RunStatus, reason?: string): RunSnapshot {
+    let prefix: { scalars: ScalarChunk; identity: IdentityRows } | undefined;
+    const base = this.retained;
+    const idBase = this.idStep.first;
+    if ((base > 0 || idBase > 0) && this.backing) {
+      try {
+        prefix = this.backing.read(base, idBase);
+      } catch (e) {
+        this.onBackingError?.(e);
+      }
+    }
     const snap: RunSnapshot = {
       runId,
       status,
       info: this.info,
-      scalars: this.scalars(),
+      scalars: prefix ? this.scalars(base, this.length, prefix.scalars) : this.scalars(),
       evals: this.evals.map((e) => ({ ...e })),
       attentionSteps: [...this.attentionSteps],
       latestAttention: this.latestAttention(),
-      identity: this.identityPoints(0, this.idStep.length),
+      identity: this.identityPoints(prefix ? 0 : idBase, this.idStep.length, prefix?.identity),
     };
     if (reason !== undefined) snap.statusReason = reason;
     if (this.summary) snap.summary = this.summary;
@@ -309,7 +422,7 @@ export class RunHistory {
   /** Whether anything arrived since the last drainUpdate. */
   get hasUndrained(): boolean {
     const d = this.drained;
-    return this.infoPending || d.scalars < this.length || d.evals < this.evals.length || d.attention < this.frames.length || d.identity < this.idStep.length;
+    return this.infoPending || d.scalars < this.length || d.evals < this.evals.length || d.attention < this.attentionSteps.length || d.identity < this.idStep.length;
   }
 
   /**
@@ -328,10 +441,35 @@ export class RunHistory {
       attentionSteps: this.attentionSteps.slice(d.attention),
       identity: this.identityPoints(d.identity, this.idStep.length),
     };
-    if (d.attention < this.frames.length) msg.latestAttention = this.latestAttention()!;
+    if (d.attention < this.attentionSteps.length) msg.latestAttention = this.latestAttention()!;
     if (this.infoPending && this.info) msg.info = this.info;
     this.infoPending = false;
-    this.drained = { scalars: this.length, evals: this.evals.length, attention: this.frames.length, identity: this.idStep.length };
+    this.drained = { scalars: this.length, evals: this.evals.length, attention: this.attentionSteps.length, identity: this.idStep.length };
+    this.letGo();
     return msg;
+  }
+
+  /** With a backing: lets go of rows and frames that are both in the files and handed out. */
+  letGo(): void {
+    const b = this.backing;
+    if (!b) return;
+    const p = b.persisted();
+    const d = this.drained;
+    const keep = Math.min(d.scalars, p.steps);
+    if (keep - this.retained >= MIN_LET_GO_ROWS) {
+      const first = this.stepCol.dropBefore(keep);
+      for (const c of [this.lossCol, this.accCol, this.gradCol, this.weightCol]) c?.dropBefore(first);
+    }
+    const keepId = Math.min(d.identity, p.identity);
+    if (this.idCols && keepId - this.idStep.first >= MIN_LET_GO_ROWS) {
+      const first = this.idStep.dropBefore(keepId);
+      const c = this.idCols;
+      for (const col of [c.score, c.measured, c.theory, c.relError]) col.dropBefore(first);
+    }
+    const keepF = Math.min(d.attention, p.attention, this.attentionSteps.length - FRAMES_KEPT);
+    if (keepF - this.framesBase >= FRAMES_KEPT) {
+      this.frames.splice(0, keepF - this.framesBase);
+      this.framesBase = keepF;
+    }
   }
 }

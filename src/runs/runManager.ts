@@ -300,6 +300,9 @@ export class RunManager extends Emitter<RunManagerEvents> {
     );
     if (!rec) return;
     run.recorder = rec;
+    // The folder holds every step: the host keeps only recent rows and reads older ones back.
+    run.history.backing = rec.backing();
+    run.history.onBackingError = (e) => this.emit('storeError', run, `could not read back the early steps of ${run.name} from ${dir}: ${e instanceof Error ? e.message : String(e)}; showing the steps still in memory`);
     run.process.on('message', (msg) => rec.onMessage(msg));
     // Registered before anyone can await run.finished: the folder is closed when it resolves.
     run.process.once('exit', (status, reason) => rec.close(status, reason));

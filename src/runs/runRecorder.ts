@@ -6,13 +6,16 @@
  * recording; the run itself goes on. No `vscode` import.
  */
 import type { RunStatus, TrainerToHost } from '../protocol/messages';
-import { RunWriter, type RunMetaInit } from './store';
+import type { HistoryBacking } from './runHistory';
+import { AttentionReader, readRows, RunWriter, toScalarChunk, type RunMetaInit, type StreamCounts } from './store';
 
 export class RunRecorder {
   private writer: RunWriter | undefined;
   private failed = false;
   /** The note set while recording (meta.json holds it too). */
   note: string | undefined;
+  /** Records in the files as of the last flush: what a reader of the folder can get back. */
+  persisted: StreamCounts = { steps: 0, evals: 0, identity: 0, attention: 0 };
 
   private constructor(
     readonly dir: string,
@@ -26,13 +29,34 @@ export class RunRecorder {
   static open(dir: string, meta: RunMetaInit, config: unknown, onError: (text: string) => void): RunRecorder | undefined {
     let rec: RunRecorder | undefined;
     try {
-      const w = RunWriter.open(dir, meta, config, { onError: (e) => rec?.fail('flush', e) });
+      const w = RunWriter.open(dir, meta, config, {
+        onError: (e) => rec?.fail('flush', e),
+        onFlush: (counts) => {
+          if (rec) rec.persisted = counts;
+        },
+      });
       rec = new RunRecorder(dir, w, onError);
       return rec;
     } catch (e) {
       onError(`could not create run folder ${dir}: ${message(e)}`);
       return undefined;
     }
+  }
+
+  /**
+   * The run's folder as a RunHistory's backing: the history lets go of what the files hold and
+   * reads it back from them. Only records flushed without error count as persisted.
+   */
+  backing(): HistoryBacking {
+    let attention: AttentionReader | undefined;
+    return {
+      persisted: () => this.persisted,
+      read: (steps, identity) => {
+        const r = readRows(this.dir, steps, identity);
+        return { scalars: toScalarChunk(r.scalars), identity: r.identity };
+      },
+      readAttention: (step) => (attention ??= new AttentionReader(this.dir)).frameAt(step),
+    };
   }
 
   /** Still writing (not closed, no error). */

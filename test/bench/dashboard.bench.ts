@@ -7,9 +7,12 @@
  * how many steps a pause lets through, and host memory per step over a 1,000,000-step scalar
  * stream.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { RunManager } from '../../src/runs/runManager';
 import { RunHistory } from '../../src/runs/runHistory';
+import { RunRecorder } from '../../src/runs/runRecorder';
 import { presetConfig } from '../../src/trainer/presets';
 import { encode, launchBrowser, openPage, startServer } from '../webview/harness';
 import { luRun } from '../webview/fixtures';
@@ -25,7 +28,8 @@ function pct(xs: number[], p: number): number {
 
 /** Host side: a real trainer process through RunManager, no browser. */
 async function hostBench(): Promise<Record<string, string>> {
-  const manager = new RunManager({ trainerPath: path.join(ROOT, 'dist/trainer.js'), updateIntervalMs: 33 });
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-bench-runs-'));
+  const manager = new RunManager({ trainerPath: path.join(ROOT, 'dist/trainer.js'), updateIntervalMs: 33, runsDir });
   const cfg = presetConfig('lu-fc-fast');
   cfg.training.epochs = quick ? 20000 : 60000;
   cfg.training.captureEvery = 1;
@@ -67,10 +71,11 @@ async function hostBench(): Promise<Record<string, string>> {
   }
   run.stop();
   await run.finished;
-  const sc = run.history.scalars();
+  const sc = run.snapshot().scalars;
   let gaps = 0;
   for (let i = 0; i < sc.n; i++) if (sc.step[i] !== i + 1) gaps++;
   manager.disposeAll();
+  fs.rmSync(runsDir, { recursive: true, force: true });
   return {
     'host: steps trained / recorded / gaps': `${run.step} / ${sc.n} / ${gaps}`,
     'host: trainer speed (steps/s, 8 probes captured every step)': stepsPerSec.toFixed(0),
@@ -156,38 +161,73 @@ async function pageBench(intervalMs: number): Promise<Record<string, string>> {
   };
 }
 
+/**
+ * Host memory over a 1,000,000-step scalar stream, as the host records a run: RunHistory fed
+ * step by step and drained as the coalescer would (every 33 steps here), with the run's
+ * folder written by the real RunRecorder (and so backing the history), and without a folder.
+ */
 function memoryBench(): Record<string, string> {
   const steps = 1_000_000;
   const groups = 4;
-  const h = new RunHistory();
-  h.setInfo({ name: 'mem', modelKind: 'lu', groups: ['embeddings', 'keys', 'query', 'classifier'], totalSteps: steps, stepsPerEpoch: 1, classes: ['a', 'b', 'c', 'd'], probes: [], config: {} });
-  const g = new Float64Array(groups);
-  const w = new Float64Array(groups);
+  const info = { name: 'mem', modelKind: 'lu' as const, groups: ['embeddings', 'keys', 'query', 'classifier'], totalSteps: steps, stepsPerEpoch: 1, classes: ['a', 'b', 'c', 'd'], probes: [], config: {} };
   const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  const m0 = process.memoryUsage();
-  const samples: string[] = [];
-  for (let s = 1; s <= steps; s++) {
-    g.fill(1 / s);
-    w.fill(s);
-    h.appendStep({ step: s, epoch: s, loss: 1 / s, trainAccuracy: 1, gradNorms: g, weightNorms: w, stepMs: 0.1 });
-    if (s % 250_000 === 0) {
-      gc?.();
+  const rows: Record<string, string> = {};
+  for (const recorded of [false, true]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-mem-'));
+    const h = new RunHistory();
+    const rec = recorded ? RunRecorder.open(path.join(dir, 'run'), { name: 'mem', source: 'bench' }, {}, (t) => console.error(t)) : undefined;
+    if (recorded && !rec) throw new Error('could not record');
+    if (rec) h.backing = rec.backing();
+    h.setInfo(info);
+    rec?.onMessage({ type: 'runStarted', info });
+    const g = new Float64Array(groups);
+    const w = new Float64Array(groups);
+    const fullGc = () => {
+      for (let i = 0; i < 3; i++) gc?.();
+    };
+    fullGc();
+    const m0 = process.memoryUsage();
+    const used = () => {
+      fullGc();
       const m = process.memoryUsage();
-      samples.push(`${s / 1000}k: ${((m.heapUsed + m.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / 1e6).toFixed(1)} MB`);
+      return m.heapUsed + m.arrayBuffers - m0.heapUsed - m0.arrayBuffers;
+    };
+    const samples: string[] = [];
+    const t0 = performance.now();
+    for (let s = 1; s <= steps; s++) {
+      g.fill(1 / s);
+      w.fill(s);
+      const data = { step: s, epoch: s, loss: 1 / s, trainAccuracy: 1, gradNorms: g, weightNorms: w, stepMs: 0.1 };
+      h.appendStep(data);
+      rec?.onMessage({ type: 'stepCompleted', data });
+      if (s % 33 === 0) h.drainUpdate('mem');
+      if (s % 100_000 === 0) samples.push(`${s / 1000}k: ${(used() / 1e6).toFixed(1)} MB`);
     }
+    const ms = performance.now() - t0;
+    const grown = used();
+    const label = recorded ? 'recorded run (folder backs the history)' : 'unrecorded run (no folder: all in memory)';
+    rows[`host memory, 1,000,000 scalar steps, ${label}`] = `${(grown / 1e6).toFixed(1)} MB at the end; ${samples.join(', ')}`;
+    if (rec) {
+      const t1 = performance.now();
+      const snap = h.snapshot('mem', 'running');
+      const snapMs = performance.now() - t1;
+      rec.close('completed', undefined);
+      const bytes = fs.statSync(path.join(dir, 'run', 'scalars.bin')).size;
+      rows['recorded run: record + write 1,000,000 steps / snapshot of all of them'] = `${ms.toFixed(0)} ms / ${snapMs.toFixed(0)} ms (${snap.scalars.n} steps)`;
+      rows['recorded run: scalars.bin bytes per step'] = (bytes / steps).toFixed(1);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  gc?.();
-  const m1 = process.memoryUsage();
-  const grown = m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers;
-  return {
-    'host memory for 1,000,000 steps of scalars (heap + array buffers)': `${(grown / 1e6).toFixed(1)} MB = ${(grown / steps).toFixed(1)} B/step (RunHistory says ${(h.scalarBytes / steps).toFixed(1)} B/step)`,
-    'growth along the way': samples.join(', '),
-  };
+  return rows;
 }
 
 async function main(): Promise<void> {
-  const rows = { ...(await hostBench()), ...(await pageBench(33)), ...(await pageBench(16)), ...memoryBench() };
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+  const rows = {
+    ...(!only || only === 'host' ? await hostBench() : {}),
+    ...(!only || only === 'page' ? { ...(await pageBench(33)), ...(await pageBench(16)) } : {}),
+    ...(!only || only === 'memory' ? memoryBench() : {}),
+  };
   const w = Math.max(...Object.keys(rows).map((k) => k.length));
   for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(w)}  ${v}`);
 }

@@ -289,3 +289,29 @@ test('a run the command line is writing is followed live: snapshot + polled upda
   m.disposeAll();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a recorded run keeps only recent steps in host memory; its snapshot and old frames are read back from the folder', async () => {
+  const c = shortConfig(6000, 4);
+  c.training.captureEvery = 1;
+  const run = manager.launch({ config: c, baseDir, preset: 'lu-fc-fast' });
+  assert.equal(await run.finished, 'completed');
+  const h = run.history;
+  assert.equal(h.length, 6000);
+  assert.ok(h.retained > 0, `early rows were let go (first row held: ${h.retained})`);
+  assert.ok(h.framesHeld < 6000, `early frames were let go (${h.framesHeld} held)`);
+
+  const stored = openRun(run.dir!);
+  assert.deepEqual(stored.problems, []);
+  const snap = run.snapshot();
+  assert.equal(snap.scalars.n, 6000);
+  assert.deepEqual(Array.from(snap.scalars.step), Array.from(stored.scalars.step), 'every step, in order');
+  assert.deepEqual(Array.from(snap.scalars.loss), Array.from(stored.scalars.loss));
+  assert.deepEqual(Array.from(snap.scalars.gradNorms), Array.from(stored.scalars.gradNorms));
+  assert.equal(snap.attentionSteps.length, 6000);
+  assert.equal(snap.identity[0]?.step, stored.identity.step[0]);
+  const early = run.attentionAt(3);
+  assert.equal(early?.step, 3);
+  assert.deepEqual(Array.from(early!.probes[0]![0]!.data), Array.from(stored.readAttention(3)!.probes[0]![0]!.data));
+  assert.equal(run.attentionAt(5999)?.step, 5999);
+  assert.deepEqual(storeErrors, []);
+});

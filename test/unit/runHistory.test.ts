@@ -202,3 +202,118 @@ test('UpdateCoalescer flushes soon after a notify, never more often than its int
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(times.length, n, 'nothing after dispose');
 });
+
+/** A backing over a full in-memory copy of every step, counting what it was asked for. */
+function fakeBacking(all: RunHistory, persisted: { steps: number; identity: number; attention: number }) {
+  const calls = { read: 0, attention: [] as number[] };
+  return {
+    calls,
+    persisted,
+    backing: {
+      persisted: () => persisted,
+      read: (steps: number, identity: number) => {
+        calls.read++;
+        const snap = all.snapshot('x', 'running');
+        const id = snap.identity;
+        const k = id[0]?.score.length ?? 0;
+        const col = (f: 'score' | 'measured' | 'theory' | 'relError') => Float64Array.from({ length: identity * k }, (_, i) => id[Math.floor(i / k)]![f][i % k]!);
+        return {
+          scalars: all.scalars(0, steps),
+          identity: { n: identity, k, step: id.slice(0, identity).map((p) => p.step), score: col('score'), measured: col('measured'), theory: col('theory'), relError: col('relError') },
+        };
+      },
+      readAttention: (step: number) => {
+        calls.attention.push(step);
+        return all.attentionAt(step);
+      },
+    },
+  };
+}
+
+test('with a backing, rows in the files and handed out are let go; snapshots and old frames are read back', () => {
+  const N = 1500; // < MAX_IDENTITY_POINTS, so identity is not subsampled and can be compared row by row
+  const full = new RunHistory();
+  const h = new RunHistory();
+  full.setInfo(info);
+  h.setInfo(info);
+  const fb = fakeBacking(full, { steps: 0, identity: 0, attention: 0 });
+  h.backing = fb.backing;
+  for (let s = 1; s <= N; s++) {
+    const d = makeStep(s, { attention: true, identity: true, eval: s % 100 === 0 });
+    full.appendStep(d);
+    h.appendStep(d);
+  }
+  h.drainUpdate('x');
+  assert.equal(h.retained, 0, 'nothing is let go before the files hold it');
+  assert.equal(h.framesHeld, N);
+  fb.persisted.steps = 1200;
+  fb.persisted.identity = 1200;
+  fb.persisted.attention = 1200;
+  h.letGo();
+  assert.equal(h.retained, 1024, 'the first chunk (1,024 rows) is let go: every row of it is in the files');
+  assert.equal(h.framesHeld, N - 1200, 'frames up to the persisted count are let go (more than FRAMES_KEPT remain)');
+  assert.throws(() => h.scalars(0, 10), /no longer held/);
+
+  const got = h.snapshot('x', 'running');
+  const want = full.snapshot('x', 'running');
+  assert.equal(fb.calls.read, 1);
+  assert.deepEqual(Array.from(got.scalars.step), Array.from(want.scalars.step), 'every step, from files then memory');
+  assert.deepEqual(Array.from(got.scalars.gradNorms), Array.from(want.scalars.gradNorms));
+  assert.deepEqual(Array.from(got.scalars.loss), Array.from(want.scalars.loss));
+  assert.deepEqual(got.identity.map((p) => p.step), want.identity.map((p) => p.step));
+  assert.deepEqual(Array.from(got.identity[5]!.relError), Array.from(want.identity[5]!.relError));
+  assert.deepEqual(Array.from(got.identity[N - 1]!.score), Array.from(want.identity[N - 1]!.score));
+  assert.equal(got.attentionSteps.length, N);
+  assert.equal(got.latestAttention?.step, N);
+
+  assert.equal(h.attentionAt(1400)?.step, 1400, 'a recent frame from memory');
+  assert.deepEqual(fb.calls.attention, []);
+  assert.equal(h.attentionAt(10)?.step, 10, 'an old frame from the backing');
+  assert.deepEqual(fb.calls.attention, [10]);
+
+  // Not handed out yet: kept, whatever the files hold.
+  for (let s = N + 1; s <= N + 3000; s++) h.appendStep(makeStep(s));
+  fb.persisted.steps = N + 3000;
+  h.letGo();
+  assert.ok(h.retained <= N, 'rows not yet drained stay in memory');
+  const u = h.drainUpdate('x')!;
+  assert.equal(u.scalars.step[0], N + 1, 'the update starts where the last one ended');
+  assert.equal(u.scalars.n, 3000);
+});
+
+test('with a backing, the scalar memory of a long run stays flat', () => {
+  const h = new RunHistory();
+  h.setInfo(info);
+  const persisted = { steps: 0, identity: 0, attention: 0 };
+  h.backing = { persisted: () => persisted, read: () => assert.fail('no snapshot here'), readAttention: () => undefined };
+  const bytes: number[] = [];
+  for (let s = 1; s <= 1_000_000; s++) {
+    h.appendStep(makeStep(s));
+    if (s % 1000 === 0) {
+      persisted.steps = s;
+      h.drainUpdate('x');
+    }
+    if (s % 250_000 === 0) bytes.push(h.scalarBytes);
+  }
+  // At most two of the largest chunks (65,536 rows) are held: 2 × 65,536 × 56 B ≈ 7.3 MB.
+  for (const b of bytes) assert.ok(b <= 2 * 65536 * (24 + 8 * G), `${b} bytes held`);
+  assert.ok(h.retained > 900_000);
+  assert.equal(h.lastStep, 1_000_000);
+});
+
+test('a backing that cannot be read back: the snapshot holds the rows in memory and the error is reported', () => {
+  const h = new RunHistory();
+  h.setInfo(info);
+  const errors: unknown[] = [];
+  h.backing = { persisted: () => ({ steps: 5000, identity: 0, attention: 0 }), read: () => { throw new Error('scalars.bin is missing'); }, readAttention: () => undefined };
+  h.onBackingError = (e) => errors.push(e);
+  for (let s = 1; s <= 5000; s++) h.appendStep(makeStep(s));
+  h.drainUpdate('x');
+  assert.ok(h.retained > 0);
+  const snap = h.snapshot('x', 'running');
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /scalars\.bin is missing/);
+  assert.equal(snap.scalars.step[0], h.retained + 1);
+  assert.equal(snap.scalars.step[snap.scalars.n - 1], 5000);
+  assert.ok(isHostToWebview({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot: snap }));
+});

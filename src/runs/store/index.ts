@@ -7,6 +7,6 @@ export { crc32 } from './crc32';
 export { DEFAULT_RUNS_DIR, FILES, FORMAT_VERSION, StoreError, type RunMeta, type StoreProblem, type StreamCounts } from './format';
 export { gitCommit } from './git';
 export { createRunDir, listRun, listRuns, makeRunId, type RunListing } from './listing';
-export { openRun, RunFollower, scanAttention, toScalarChunk, type RunUpdate, type StoredIdentity, type StoredRun, type StoredScalars } from './reader';
+export { AttentionReader, openRun, readRows, RunFollower, scanAttention, toScalarChunk, type RunUpdate, type StoredIdentity, type StoredRun, type StoredScalars } from './reader';
 export { rebuildAttentionIndex } from './repair';
 export { annotateRun, RunWriter, writeJsonAtomic, type RunMetaInit, type RunWriterOptions } from './writer';

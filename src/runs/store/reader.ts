@@ -704,3 +704,61 @@ export function openRun(dir: string): StoredRun {
     problems: u.problems,
   };
 }
+
+// ─── reading back what a live run let go of ──────────────────────────────────────────
+
+/**
+ * The first `steps` scalar rows and the first `identity` identity rows of a run folder that
+ * may still be being written (an incomplete last record is not an error here). Throws a
+ * StoreError when the files hold fewer rows than asked for (torn, corrupt or deleted).
+ */
+export function readRows(dir: string, steps: number, identity: number): { scalars: StoredScalars; identity: StoredIdentity } {
+  const problems: StoreProblem[] = [];
+  const sFile = path.join(path.resolve(dir), FILES.scalars);
+  const iFile = path.join(path.resolve(dir), FILES.identity);
+  const sStream = new FixedStream(sFile, KIND.scalars, scalarPayloadBytes);
+  const iStream = new FixedStream(iFile, KIND.identity, identityPayloadBytes);
+  const sb = steps > 0 ? sStream.read(false, problems) : undefined;
+  const ib = identity > 0 ? iStream.read(false, problems) : undefined;
+  const sc = sb ? decodeScalars(sb) : emptyScalars(0);
+  const id = ib ? decodeIdentity(ib) : emptyIdentity(0);
+  const short = (file: string, have: number, want: number): never => {
+    const p = problems.find((q) => q.file === file);
+    throw new StoreError(p ?? { file, kind: have === 0 && fileSize(file) === undefined ? 'missing' : 'torn', message: `${have} records, ${want} were written` });
+  };
+  if (sc.n < steps) short(sFile, sc.n, steps);
+  if (id.n < identity) short(iFile, id.n, identity);
+  return { scalars: sliceScalars(sc, steps), identity: sliceIdentity(id, identity) };
+}
+
+function sliceScalars(s: StoredScalars, n: number): StoredScalars {
+  if (s.n === n) return s;
+  const g = s.groups;
+  return { n, groups: g, step: s.step.subarray(0, n), loss: s.loss.subarray(0, n), trainAccuracy: s.trainAccuracy.subarray(0, n), stepMs: s.stepMs.subarray(0, n), gradNorms: s.gradNorms.subarray(0, n * g), weightNorms: s.weightNorms.subarray(0, n * g) };
+}
+
+function sliceIdentity(s: StoredIdentity, n: number): StoredIdentity {
+  if (s.n === n) return s;
+  const k = s.k;
+  return { n, k, step: s.step.subarray(0, n), score: s.score.subarray(0, n * k), measured: s.measured.subarray(0, n * k), theory: s.theory.subarray(0, n * k), relError: s.relError.subarray(0, n * k) };
+}
+
+/** Reads attention frames of a run folder that may still be being written, finding new frames as they are asked for. */
+export class AttentionReader {
+  private readonly track: AttentionTrack;
+  constructor(dir: string) {
+    const d = path.resolve(dir);
+    this.track = new AttentionTrack(path.join(d, FILES.attention), path.join(d, FILES.attentionIndex));
+  }
+
+  /** The frame captured at `step` or the latest before it. Throws StoreError if it is unreadable. */
+  frameAt(step: number): AttentionFrame | undefined {
+    const s = this.track.steps;
+    if (s.length === 0 || s[s.length - 1]! < step) {
+      const problems: StoreProblem[] = [];
+      this.track.read(false, problems);
+      if (problems.length > 0 && s.length === 0) throw new StoreError(problems[0]!);
+    }
+    return this.track.frameAt(step);
+  }
+}
