@@ -36,8 +36,10 @@ async function hostBench(): Promise<Record<string, string>> {
   cfg.training.probes = 8;
   const wall = new Map<number, number>();
   const run = manager.launch({ config: cfg, baseDir: ROOT });
+  let pausedAt: number | undefined;
   run.process.on('message', (m) => {
     if (m.type === 'stepCompleted' && m.data.wallTime !== undefined) wall.set(m.data.step, m.data.wallTime);
+    if (m.type === 'paused') pausedAt = m.step;
   });
   const latencies: number[] = [];
   const updateSizes: number[] = [];
@@ -53,8 +55,10 @@ async function hostBench(): Promise<Record<string, string>> {
   await new Promise((r) => setTimeout(r, quick ? 2000 : 5000));
   const stepsPerSec = run.step / ((Date.now() - run.startedAt) / 1000);
   const pauses: number[] = [];
+  const afterReceipt: number[] = [];
   for (let i = 0; i < 5; i++) {
     const sentAt = run.step;
+    pausedAt = undefined;
     run.pause();
     await new Promise<void>((resolve) => {
       const off = manager.on('runChanged', (r) => {
@@ -66,6 +70,8 @@ async function hostBench(): Promise<Record<string, string>> {
     });
     await new Promise((r) => setTimeout(r, 200));
     pauses.push(run.step - sentAt);
+    // The trainer's `paused` names the step it was at when the pause arrived; any step after it would be a step the pause let through.
+    afterReceipt.push(pausedAt === undefined ? NaN : run.step - pausedAt);
     run.resume();
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -81,7 +87,8 @@ async function hostBench(): Promise<Record<string, string>> {
     'host: trainer speed (steps/s, 8 probes captured every step)': stepsPerSec.toFixed(0),
     'host: trainer step → update leaves the host, p50 / p95 (ms)': `${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)}`,
     'host: updates per second / steps per update (median)': `${(updateSizes.length / ((Date.now() - run.startedAt) / 1000)).toFixed(1)} / ${pct(updateSizes, 50)}`,
-    'host: steps the host received after sending pause (5 pauses)': pauses.join(', '),
+    'pause: steps trained after the trainer received it (5 pauses)': afterReceipt.join(', '),
+    'pause: steps already in flight when the host sent it (5 pauses)': pauses.join(', '),
   };
 }
 
