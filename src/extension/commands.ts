@@ -12,7 +12,8 @@ import { PRESETS, presetConfig } from '../trainer/presets';
 import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { Run, RunManager } from '../runs/runManager';
 import { StoredRun } from '../runs/storedRun';
-import { CONFIG_GLOB, type ConfigFiles } from './configFiles';
+import type { ConfigFiles } from './configFiles';
+import { findConfigFiles } from './findConfigs';
 import type { DashboardPanels } from './dashboardPanel';
 import { Disposable } from './dispose';
 import { storedRunRefusal } from './webviewBridge';
@@ -131,7 +132,7 @@ export class Commands extends Disposable {
     const items: Item[] = [{ label: 'Presets', kind: vscode.QuickPickItemKind.Separator }];
     for (const p of PRESETS) items.push({ label: p.name, detail: p.description, preset: p.name });
     if (vscode.workspace.isTrusted) {
-      const files = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 100);
+      const files = await findConfigFiles();
       if (files.length > 0) {
         items.push({ label: 'Run config files', kind: vscode.QuickPickItemKind.Separator });
         for (const uri of files) items.push({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri, iconPath: new vscode.ThemeIcon('json') });
@@ -166,7 +167,7 @@ export class Commands extends Disposable {
       const active = vscode.window.activeTextEditor?.document.uri;
       if (active && active.path.endsWith('.attnlens.json')) uri = active;
       else {
-        const files = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 100);
+        const files = await findConfigFiles();
         if (files.length === 0) {
           void vscode.window.showInformationMessage(`${PREFIX}: no run config files (*.attnlens.json) in this workspace.`);
           return undefined;
