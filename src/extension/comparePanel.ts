@@ -12,6 +12,7 @@ import { Disposable, toDisposable } from './dispose';
 import type { BridgeHost } from './webviewBridge';
 import { renderWebview, webviewOptions } from './webviewContent';
 import { post } from './post';
+import { saveImage } from './saveImage';
 
 export const COMPARE_VIEW_TYPE = 'attentionLens.compare';
 
@@ -76,6 +77,13 @@ class ComparePanel extends Disposable {
       case 'requestAttention': {
         const frame = this.host.catalog.get(m.runId)?.attentionAt(m.step);
         if (frame) void post(this.panel.webview, { type: 'attentionLoaded', runId: m.runId, frame });
+        return;
+      }
+      case 'exportImage': {
+        // One run's map is named after it; a chart of every run after all of them.
+        const one = m.runId !== undefined ? this.host.catalog.get(m.runId) : undefined;
+        const base = one?.name ?? m.runId ?? this.runs().map((r) => r.name).join('-vs-');
+        void saveImage(m.png, base, m.name, this.host.log);
         return;
       }
       default:

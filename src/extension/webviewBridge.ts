@@ -11,6 +11,7 @@ import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { Run, RunManager } from '../runs/runManager';
 import { Disposable, toDisposable } from './dispose';
 import { post } from './post';
+import { saveImage } from './saveImage';
 
 export interface BridgeHost {
   readonly manager: RunManager;
@@ -124,6 +125,12 @@ export class WebviewBridge extends Disposable {
         if (frame) void this.post({ type: 'attentionLoaded', runId: m.runId, frame });
         return;
       }
+      case 'exportImage': {
+        const id = m.runId ?? this.runId;
+        const name = (id !== undefined ? this.host.catalog.get(id)?.name : undefined) ?? id ?? 'attention-lens';
+        void saveImage(m.png, name, m.name, this.host.log);
+        return;
+      }
       default:
         assertNever(m);
     }
@@ -146,7 +153,8 @@ export function storedRunRefusal(name: string, beingWritten: boolean): string {
 
 function describe(m: unknown): string {
   try {
-    const s = JSON.stringify(m);
+    // Typed arrays (an image to export can be megabytes) by kind and length only.
+    const s = JSON.stringify(m, (_k, v: unknown) => (ArrayBuffer.isView(v) ? `${Object.prototype.toString.call(v).slice(8, -1)}(${v.byteLength} bytes)` : v));
     return s === undefined ? String(m) : s.length > 200 ? s.slice(0, 200) + '…' : s;
   } catch {
     return String(m);

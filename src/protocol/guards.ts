@@ -3,6 +3,7 @@
  * these accepts it; a rejected message is logged and counted by the receiver, never trusted.
  * Guards check shapes deeply enough that the receiver can use the message without casts.
  */
+import { MAX_EXPORT_PNG_BYTES, PNG_SIGNATURE } from './messages';
 import type {
   AttentionFrame,
   AttentionMapData,
@@ -31,6 +32,7 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const tag = (v: unknown): string => Object.prototype.toString.call(v);
 const isF32 = (v: unknown): v is Float32Array => tag(v) === '[object Float32Array]';
 const isF64 = (v: unknown): v is Float64Array => tag(v) === '[object Float64Array]';
+const isU8 = (v: unknown): v is Uint8Array => tag(v) === '[object Uint8Array]';
 const isArr = <T>(v: unknown, el: (x: unknown) => x is T): v is T[] => Array.isArray(v) && v.every(el);
 const opt = <T>(v: unknown, g: (x: unknown) => x is T): boolean => v === undefined || g(v);
 const STAGES = ['weights', 'logits', 'premix', 'mixed'];
@@ -177,9 +179,22 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
       return isStr(v['runId']);
     case 'requestAttention':
       return isStr(v['runId']) && isFinNum(v['step']);
+    case 'exportImage':
+      return opt(v['runId'], isStr) && isStr(v['name']) && v['name'].length > 0 && v['name'].length <= 200 && isPng(v['png']);
     default:
       return false;
   }
+}
+
+/**
+ * A whole PNG file: a Uint8Array (by tag) no larger than MAX_EXPORT_PNG_BYTES that starts
+ * with the PNG signature and an IHDR chunk (so its width and height can be read).
+ */
+export function isPng(v: unknown): v is Uint8Array {
+  if (!isU8(v) || v.length < 33 || v.length > MAX_EXPORT_PNG_BYTES) return false;
+  for (let i = 0; i < PNG_SIGNATURE.length; i++) if (v[i] !== PNG_SIGNATURE[i]) return false;
+  // Bytes 8–15: the first chunk's length (13) and type "IHDR".
+  return v[8] === 0 && v[9] === 0 && v[10] === 0 && v[11] === 13 && v[12] === 0x49 && v[13] === 0x48 && v[14] === 0x44 && v[15] === 0x52;
 }
 
 export function isScalarChunk(v: unknown): v is ScalarChunk {

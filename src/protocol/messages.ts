@@ -220,7 +220,20 @@ export type WebviewToHost =
   | { type: 'stepRun'; runId: string }
   | { type: 'stopRun'; runId: string }
   /** The scrubber moved: the attention captured at (or just before) `step`. */
-  | { type: 'requestAttention'; runId: string; step: number };
+  | { type: 'requestAttention'; runId: string; step: number }
+  /**
+   * Save a chart or heatmap the page rendered as a PNG (the host asks where, through the save
+   * dialog: downloads from a webview do not work in VS Code). `runId`: the run it shows, absent
+   * for a compare chart of several runs; `name`: what it is, for the file name (`loss`,
+   * `attention-step-300`); `png`: the whole file, at most MAX_EXPORT_PNG_BYTES.
+   */
+  | { type: 'exportImage'; runId?: string; name: string; png: Uint8Array };
+
+/** Largest PNG a page may send for export (a full-screen chart at 2× is a few MB). */
+export const MAX_EXPORT_PNG_BYTES = 32 * 1024 * 1024;
+
+/** The 8 bytes every PNG file starts with. */
+export const PNG_SIGNATURE: readonly number[] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Exhaustiveness check for switches over the unions. */
 export function assertNever(x: never): never {
