@@ -12,6 +12,7 @@ import {
   LogarithmicScale,
   PointElement,
   ScatterController,
+  Title,
   Tooltip,
   type ChartConfiguration,
   type ChartOptions,
@@ -19,7 +20,8 @@ import {
 import { decimateMinMax, type Decimated } from './model/decimate';
 import type { Theme } from './theme';
 
-Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+// Title: hidden on the page (the card has one), drawn into exported images (exportImage.ts).
+Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Title, Tooltip);
 
 export interface Point {
   x: number;
@@ -97,6 +99,7 @@ export class SeriesChart {
       },
       plugins: {
         legend: { display: opts.legend !== false, labels: { boxWidth: 10, boxHeight: 2 } },
+        title: { display: false, text: '' },
         tooltip: { animation: false },
       },
       onResize: () => opts.onResize?.(),

@@ -9,14 +9,15 @@
 import type { AttentionFrame, HostToWebview } from '../protocol/messages';
 import { scaleForStage } from './model/colorRamp';
 import { CompareStore, luProbeGrid, luRow, rangeIndices } from './model/compareStore';
-import { encoderLayer, layersOf } from './model/layout';
+import { encoderLayer, layersOf, STAGE_LABEL } from './model/layout';
 import { Scrubber } from './model/scrubber';
 import { Changed, RunStore } from './model/store';
 import { applyChartDefaults, SeriesChart, type LineSpec } from './charts';
-import { button, select, setDisabled } from './controls';
+import { button, cardSide, exportButton, select, setDisabled } from './controls';
 import type { WebviewHost } from './dashboard';
 import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
 import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip } from './heatmap';
+import { canvasPng, chartImage, heatImage } from './exportImage';
 import type { ChartSeriesData, HeatmapInfo, ViewHooks } from './hooks';
 import { Dirty, FrameScheduler } from './scheduler';
 import { readTheme, watchTheme, type Theme } from './theme';
@@ -60,11 +61,12 @@ export function parseCompareState(v: unknown): CompareViewState {
 
 const colourClass = (i: number): string => `al-run-c${i % RUN_COLOURS}`;
 
-function chartCard(title: string, cls: string): { el: HTMLElement; canvas: HTMLCanvasElement; box: HTMLElement; band: HTMLElement } {
+/** A chart's card: title, its Save PNG button (`onExport`), the canvas and the zoom band over it. */
+function chartCard(title: string, cls: string, what: string, onExport: () => Promise<void>): { el: HTMLElement; canvas: HTMLCanvasElement; box: HTMLElement; band: HTMLElement } {
   const canvas = h('canvas', 'al-chart-canvas');
   const band = h('div', 'al-zoom-band', { hidden: true });
   const box = h('div', 'al-chart-box', {}, [canvas, band]);
-  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title])]), box]);
+  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title]), cardSide([exportButton(what, '', onExport)])]), box]);
   return { el, canvas, box, band };
 }
 
@@ -136,9 +138,10 @@ export class CompareView {
     for (const id of this.vs.hidden) this.store.hidden.add(id);
 
     const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
-    const lossCard = chartCard('Loss (train)', 'al-loss-card');
-    const accCard = chartCard('Accuracy (train)', 'al-acc-card');
-    const gradCard = chartCard('Gradient norm, all groups (log)', 'al-grad-card');
+    const exportChart = (name: 'loss' | 'accuracy' | 'gradients', title: string) => (): Promise<void> => this.exportChart(name, title);
+    const lossCard = chartCard('Loss (train)', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss (train)'));
+    const accCard = chartCard('Accuracy (train)', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy (train)'));
+    const gradCard = chartCard('Gradient norm, all groups (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradients', 'Gradient norm, all groups'));
     this.charts = [
       { name: 'loss', chart: new SeriesChart(lossCard.canvas, { onResize, legend: false }, this.theme), series: (s) => ({ xs: s.step.values, ys: s.loss.values, n: s.step.length }) },
       { name: 'accuracy', chart: new SeriesChart(accCard.canvas, { yMin: 0, yMax: 1, onResize, legend: false }, this.theme), series: (s) => ({ xs: s.step.values, ys: s.trainAccuracy.values, n: s.step.length }) },
@@ -514,8 +517,10 @@ export class CompareView {
       const probeEl = h('div', 'al-card-note al-cmp-panel-probe');
       const lu = new LuHeatmap(this.tooltip);
       const enc = new EncoderHeatmaps(this.tooltip, () => undefined, true);
+      const save = exportButton(`the attention map of ${this.runName(s)}`, 'al-cmp-panel-export', () => this.exportPanel(runId));
+      save.style.marginLeft = 'auto';
       const el = h('figure', `al-cmp-panel ${colourClass(i)}`, { 'data-run': runId }, [
-        h('figcaption', 'al-cmp-panel-head', {}, [h('span', 'al-swatch'), h('span', 'al-cmp-run-name', {}, [this.runName(s)]), stepEl]),
+        h('figcaption', 'al-cmp-panel-head', {}, [h('span', 'al-swatch'), h('span', 'al-cmp-run-name', {}, [this.runName(s)]), stepEl, save]),
         probeEl,
         lu.el,
         enc.el,
@@ -618,6 +623,35 @@ export class CompareView {
     const label = step === undefined ? 'no attention captured yet' : sc.live ? `step ${formatInt(step)} · live` : `step ${formatInt(step)} of ${formatInt(sc.last ?? step)}${loading > 0 ? ' · loading…' : ''}`;
     setText(this.scrubLabel, label);
     this.range.setAttribute('aria-valuetext', label);
+  }
+
+  // ─── export ─────────────────────────────────────────────────────────────────────────
+
+  /** A chart with the shown runs' legend and the zoomed range (if any) in its title; no runId: it shows several runs. */
+  private async exportChart(name: 'loss' | 'accuracy' | 'gradients', title: string): Promise<void> {
+    const c = this.charts.find((x) => x.name === name);
+    if (c === undefined) return;
+    const z = this.vs.zoom;
+    const full = z !== undefined ? `${title}, steps ${formatInt(z.x0)} – ${formatInt(z.x1)}` : title;
+    const png = await canvasPng(chartImage(c.chart.chart, { title: full, legend: true, theme: this.theme }));
+    this.host.post({ type: 'exportImage', name: z !== undefined ? `${name}-steps-${z.x0}-${z.x1}` : name, png });
+  }
+
+  /** One run's map as on screen (the Lu grid, or the encoder's enlarged W head). */
+  private async exportPanel(runId: string): Promise<void> {
+    const p = this.panels.find((x) => x.runId === runId);
+    const s = this.store.run(runId);
+    const f = p?.shown;
+    if (p === undefined || s === undefined || f === undefined) return;
+    const name = this.runName(s);
+    const at = `step ${formatInt(f.step)}`;
+    if (p.isLu) {
+      const spec = p.lu.exportSpec(`Attention — ${name}, ${at} (probe sentences × tokens)`, this.heatLegend);
+      if (spec !== undefined) this.host.post({ type: 'exportImage', runId, name: `attention-step-${f.step}`, png: await canvasPng(heatImage(spec, this.theme)) });
+      return;
+    }
+    const e = p.enc.exportSpec((stage, head, layer) => `Attention — ${name}, ${at}, layer ${layer}, ${STAGE_LABEL[stage].symbol} head ${head}`);
+    if (e !== undefined) this.host.post({ type: 'exportImage', runId, name: `attention-step-${f.step}-layer-${e.layer}-${e.stage}-head-${e.head}`, png: await canvasPng(heatImage(e.spec, this.theme)) });
   }
 
   // ─── test hooks ─────────────────────────────────────────────────────────────────────

@@ -15,6 +15,34 @@ export function button(label: string, cls: string, onClick: () => void, secondar
   return b;
 }
 
+/**
+ * "Save PNG" for one chart or heatmap: `render` makes the PNG bytes and posts them; the
+ * button is disabled meanwhile, so one click saves one file.
+ */
+export function exportButton(what: string, cls: string, render: () => Promise<void>): VscodeButton {
+  const b = button('Save PNG', `al-export ${cls}`.trim(), () => {
+    b.disabled = true;
+    render()
+      .catch((e: unknown) => console.warn(`[attention-lens] could not export ${what}: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => (b.disabled = false));
+  }, true);
+  b.setAttribute('aria-label', `Save ${what} as PNG`);
+  b.title = `Save ${what} as a PNG image`;
+  return b;
+}
+
+/** The right-hand side of a card's title row: its note and buttons, in one line. */
+export function cardSide(children: HTMLElement[]): HTMLElement {
+  const el = h('span', 'al-card-side', {}, children);
+  // CSSOM writes are allowed by the CSP (style attributes in markup are not).
+  el.style.display = 'inline-flex';
+  el.style.alignItems = 'center';
+  el.style.gap = '8px';
+  // Stays on the right when a long title pushes it onto a second line.
+  el.style.marginLeft = 'auto';
+  return el;
+}
+
 export function setDisabled(b: VscodeButton, disabled: boolean): void {
   if (b.disabled !== disabled) b.disabled = disabled;
 }

@@ -6,12 +6,13 @@
 import type { AttentionFrame, HostToWebview, WebviewToHost } from '../protocol/messages';
 import type { ScaleMode } from './model/colorRamp';
 import { scaleForStage } from './model/colorRamp';
-import { encoderLayer, layersOf, luGrid } from './model/layout';
+import { encoderLayer, layersOf, luGrid, STAGE_LABEL } from './model/layout';
 import { Scrubber } from './model/scrubber';
 import { Changed, RunStore } from './model/store';
 import { applyChartDefaults, SeriesChart, type LineSpec } from './charts';
-import { button, select, setDisabled } from './controls';
+import { button, cardSide, exportButton, select, setDisabled } from './controls';
 import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
+import { canvasPng, chartImage, heatImage } from './exportImage';
 import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip, type Focus } from './heatmap';
 import type { ChartSeriesData, HeatmapInfo, ViewHooks } from './hooks';
 import { IdentityScatter } from './scatter';
@@ -31,10 +32,12 @@ export interface WebviewHost {
 /** A requestAttention without reply for this long may be sent again. */
 const REQUEST_TIMEOUT_MS = 3000;
 
-function chartCard(title: string, cls: string): { el: HTMLElement; canvas: HTMLCanvasElement; caption: HTMLElement } {
+/** A chart's card: title, a note, its Save PNG button (`onExport`) and the canvas. */
+function chartCard(title: string, cls: string, what: string, onExport: () => Promise<void>): { el: HTMLElement; canvas: HTMLCanvasElement; caption: HTMLElement } {
   const canvas = h('canvas', 'al-chart-canvas');
   const caption = h('span', 'al-card-note');
-  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title]), caption]), h('div', 'al-chart-box', {}, [canvas])]);
+  const save = exportButton(what, '', onExport);
+  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title]), cardSide([caption, save])]), h('div', 'al-chart-box', {}, [canvas])]);
   return { el, canvas, caption };
 }
 
@@ -121,10 +124,11 @@ export class Dashboard {
     ]);
 
     const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
-    const lossCard = chartCard('Loss', 'al-loss-card');
-    const accCard = chartCard('Accuracy', 'al-acc-card');
-    const gradCard = chartCard('Gradient norm per parameter group (log)', 'al-grad-card');
-    const idCard = chartCard('Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', 'al-identity-card');
+    const exportChart = (name: string, title: string, chart: () => SeriesChart | IdentityScatter) => (): Promise<void> => this.exportChart(name, title, chart().chart);
+    const lossCard = chartCard('Loss', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss', () => this.loss));
+    const accCard = chartCard('Accuracy', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy', () => this.accuracy));
+    const gradCard = chartCard('Gradient norm per parameter group (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradient-norms', 'Gradient norm per parameter group', () => this.gradients));
+    const idCard = chartCard('Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', 'al-identity-card', 'the identity chart', exportChart('identity', 'Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', () => this.identity));
     this.identityCard = idCard.el;
     this.identityNote = idCard.caption;
     this.loss = new SeriesChart(lossCard.canvas, { onResize }, this.theme);
@@ -156,7 +160,10 @@ export class Dashboard {
     this.range.addEventListener('keydown', (e) => this.scrubKey(e));
 
     const attention = h('section', 'al-card al-attention', { 'aria-label': 'Attention' }, [
-      h('div', 'al-attn-head', {}, [h('h2', 'al-card-title', {}, ['Attention']), h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.scaleSel.el])]),
+      h('div', 'al-attn-head', {}, [
+        h('h2', 'al-card-title', {}, ['Attention']),
+        h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.scaleSel.el, exportButton('the attention map', 'al-attn-export', () => this.exportAttention())]),
+      ]),
       h('div', 'al-scrubber', {}, [this.range, this.scrubLabel, this.liveBtn]),
       this.luBox,
       this.encoder.el,
@@ -479,6 +486,37 @@ export class Dashboard {
       const probe = Math.min(this.vs.probe, Math.max(0, f.probes.length - 1));
       this.encoder.paint(encoderLayer(f, s.info, probe, layer), mode, pal, this.vs.focus);
     }
+  }
+
+  // ─── export ─────────────────────────────────────────────────────────────────────────
+
+  private get runName(): string {
+    return this.store.info?.name ?? this.store.runId ?? 'run';
+  }
+
+  private async postImage(name: string, image: HTMLCanvasElement): Promise<void> {
+    const png = await canvasPng(image);
+    const runId = this.store.runId;
+    this.host.post(runId !== undefined ? { type: 'exportImage', runId, name, png } : { type: 'exportImage', name, png });
+  }
+
+  private exportChart(name: string, title: string, chart: Parameters<typeof chartImage>[0]): Promise<void> {
+    return this.postImage(name, chartImage(chart, { title: `${title} — ${this.runName}`, theme: this.theme }));
+  }
+
+  /** The map on screen: the Lu grid, or the encoder's enlarged map (its stage and head in the name). */
+  private async exportAttention(): Promise<void> {
+    const step = this.shown?.step;
+    if (step === undefined) return;
+    const at = `step ${formatInt(step)}`;
+    if (!this.luBox.hidden) {
+      const spec = this.lu.exportSpec(`Attention — ${this.runName}, ${at} (probe sentences × tokens)`, this.luLegend);
+      if (spec !== undefined) await this.postImage(`attention-step-${step}`, heatImage(spec, this.theme));
+      return;
+    }
+    const probe = Math.min(this.vs.probe, Math.max(0, (this.shown?.probes.length ?? 1) - 1));
+    const e = this.encoder.exportSpec((stage, head, layer) => `Attention — ${this.runName}, ${at}, probe #${probe}, layer ${layer}, ${STAGE_LABEL[stage].symbol} head ${head}`);
+    if (e !== undefined) await this.postImage(`attention-step-${step}-probe-${probe}-layer-${e.layer}-${e.stage}-head-${e.head}`, heatImage(e.spec, this.theme));
   }
 
   // ─── test hooks ─────────────────────────────────────────────────────────────────────

@@ -5,8 +5,9 @@
  */
 import type { AttentionMapData } from '../protocol/messages';
 import { fillRGBA, RAMP_SIZE, type HeatPalette, type HeatScale, type ScaleMode, scaleForStage } from './model/colorRamp';
-import { cellAt, formatValue, STAGE_LABEL, type EncoderLayer, type LuGrid, type Stage } from './model/layout';
+import { cellAt, formatValue, STAGE_LABEL, tokenLabels, type EncoderLayer, type LuGrid, type Stage } from './model/layout';
 import { h, setText } from './dom';
+import type { HeatExportSpec } from './exportImage';
 
 /** A rows × cols canvas showing values through a palette. */
 export class HeatCanvas {
@@ -62,6 +63,11 @@ export class Legend {
       ...(title !== '' ? [h('span', 'al-legend-title', {}, [title])] : []),
       h('div', 'al-legend-scale', {}, [this.bar.canvas, h('div', 'al-legend-ticks', {}, [this.lo, this.mid, this.hi])]),
     ]);
+  }
+
+  /** What an exported image shows of this scale. */
+  exportParts(title?: string): HeatExportSpec['legend'] {
+    return { bar: this.bar.canvas, lo: this.lo.textContent ?? '', mid: this.mid.textContent ?? '', hi: this.hi.textContent ?? '', ...(title !== undefined ? { title } : {}) };
   }
 
   paint(scale: HeatScale, palette: HeatPalette): void {
@@ -132,6 +138,13 @@ export class LuHeatmap {
       this.relayout(g);
     }
     this.heat.paint(g.values, g.rows, g.cols, scale, palette);
+  }
+
+  /** The grid on screen, for a PNG export (undefined before the first paint). */
+  exportSpec(title: string, legend: Legend): HeatExportSpec | undefined {
+    const g = this.shown;
+    if (g === undefined) return undefined;
+    return { kind: 'lu', title, cells: this.heat.canvas, rows: this.heat.rows, cols: this.heat.cols, rowLabels: g.rowLabels, cellText: g.tokens, legend: legend.exportParts('attention') };
   }
 
   private relayout(g: LuGrid): void {
@@ -256,6 +269,33 @@ export class EncoderHeatmaps {
     this.focusLegend.paint(scale, palette);
     const lab = STAGE_LABEL[fs.stage];
     setText(this.focusTitle, `${lab.symbol} · ${lab.title} — head ${fm.head}, layer ${layer.layer} (rows: queries, columns: keys)`);
+  }
+
+  /** The enlarged map on screen, for a PNG export: its stage and head and the image's parts. */
+  exportSpec(title: (stage: Stage, head: number, layer: number) => string): { stage: Stage; head: number; layer: number; spec: HeatExportSpec } | undefined {
+    const layer = this.layer;
+    const fs = layer?.stages.find((s) => s.stage === this.focus?.stage);
+    const fm = fs?.heads.find((m) => m.head === this.focus?.head);
+    if (layer === undefined || fs === undefined || fm === undefined || this.focusKey === '') return undefined;
+    const lab = STAGE_LABEL[fs.stage];
+    const rows = this.focusHeat.rows;
+    const cols = this.focusHeat.cols;
+    return {
+      stage: fs.stage,
+      head: fm.head,
+      layer: layer.layer,
+      spec: {
+        kind: 'matrix',
+        title: title(fs.stage, fm.head, layer.layer),
+        cells: this.focusHeat.canvas,
+        rows,
+        cols,
+        rowLabels: tokenLabels(layer.tokens, rows),
+        colLabels: tokenLabels(layer.tokens, cols),
+        axes: { rows: 'queries', cols: 'keys' },
+        legend: this.focusLegend.exportParts(`${lab.symbol} · ${lab.title}`),
+      },
+    };
   }
 
   private relayout(layer: EncoderLayer): void {

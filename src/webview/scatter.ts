@@ -32,6 +32,7 @@ export class IdentityScatter {
         },
         plugins: {
           legend: { display: true, labels: { boxWidth: 8, boxHeight: 8 } },
+          title: { display: false, text: '' },
           tooltip: { animation: false },
         },
       },

@@ -10,7 +10,10 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AttentionLensHooks } from '../../src/webview/hooks';
 import { compareSnapshot, configDiff, encoderRun, luRun } from './fixtures';
-import { ARTIFACTS, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, type OpenPage, type TestServer } from './harness';
+import { ARTIFACTS, clickExport, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, type OpenPage, type TestServer } from './harness';
+import { isWebviewToHost } from '../../src/protocol/guards';
+import { heatExportLayout } from '../../src/webview/model/exportLayout';
+import { decodePng, hasSignature, pixel, pngSize, type Png } from './png';
 
 let browser: Browser;
 let server: TestServer;
@@ -317,4 +320,61 @@ test('C5. no CSP violation; encoder runs show the softmax weights of one head; s
   assert.deepEqual(await cspViolations(q.page), []);
   assert.deepEqual(q.errors, []);
   await close(q);
+});
+
+/** Pixels within `tol` of an RGB colour. */
+function countNear(img: Png, rgb: number[], tol = 40): number {
+  let n = 0;
+  for (let i = 0; i < img.rgba.length; i += 4) if (Math.abs(img.rgba[i]! - rgb[0]!) + Math.abs(img.rgba[i + 1]! - rgb[1]!) + Math.abs(img.rgba[i + 2]! - rgb[2]!) <= tol) n++;
+  return n;
+}
+
+test('C6. Save PNG: a compare chart (every run, no runId) and one run\'s attention map', async () => {
+  const { b, snap } = twoRuns();
+  const p = await open();
+  await deliver(p.page, snap);
+  const bg = [30, 30, 30, 255];
+
+  const loss = await clickExport(p.page, '.al-loss-card .al-export');
+  assert.equal(loss.tag, '[object Uint8Array]');
+  assert.equal(loss.runId, undefined, 'a chart of several runs');
+  assert.equal(loss.name, 'loss');
+  assert.ok(hasSignature(loss.png));
+  assert.ok(isWebviewToHost(loss));
+  const size = await p.page.locator('.al-loss-card canvas').evaluate((c) => ({ width: (c as HTMLCanvasElement).width, height: (c as HTMLCanvasElement).height }));
+  assert.deepEqual(pngSize(loss.png), size);
+  const img = decodePng(loss.png);
+  assert.deepEqual(pixel(img, 0, 0), bg);
+  assert.ok(countNear(img, [0x37, 0x94, 0xff]) > 50, 'run A in --vscode-charts-blue');
+  assert.ok(countNear(img, [0xd1, 0x86, 0x16]) > 50, 'run B in --vscode-charts-orange');
+  fs.writeFileSync(path.join(ARTIFACTS, 'export-compare-loss.png'), loss.png);
+  // The legend was drawn into the export only.
+  assert.equal(await hooks(p.page, (al) => (al.charts['loss'] as { options: { plugins: { legend: { display: boolean } } } }).options.plugins.legend.display), false);
+
+  // Zoomed: the range is in the name.
+  await hooks(p.page, (al) => al.setZoom?.({ x0: 100, x1: 200 }));
+  await settle(p.page);
+  const zoomed = await clickExport(p.page, '.al-grad-card .al-export');
+  assert.equal(zoomed.name, 'gradients-steps-100-200');
+
+  // One run's map: its runId, every cell as on screen.
+  const heat = await clickExport(p.page, `.al-cmp-panel[data-run="${b.runId}"] .al-cmp-panel-export`);
+  assert.equal(heat.runId, b.runId);
+  assert.equal(heat.name, 'attention-step-250');
+  const px = await heatPixels(p.page, `cmp:${b.runId}`);
+  assert.ok(px !== undefined);
+  const L = heatExportLayout('lu', px.rows, px.cols);
+  assert.deepEqual(pngSize(heat.png), { width: L.width, height: L.height });
+  const himg = decodePng(heat.png);
+  for (let r = 0; r < px.rows; r++)
+    for (let c = 0; c < px.cols; c++) {
+      const i = (r * px.cols + c) * 4;
+      const want: number[] = px.rgba[i + 3] === 0 ? bg : px.rgba.slice(i, i + 4);
+      assert.deepEqual(pixel(himg, L.grid.x + c * L.cellW + 3, L.grid.y + r * L.cellH + 3), want, `cell (${r}, ${c})`);
+    }
+  fs.writeFileSync(path.join(ARTIFACTS, 'export-compare-attention.png'), heat.png);
+  assert.equal((await posted(p.page)).filter((m) => m.type === 'exportImage').length, 3);
+  assert.deepEqual(await cspViolations(p.page), []);
+  assert.deepEqual(p.errors, []);
+  await close(p);
 });

@@ -12,7 +12,10 @@ import type { AttentionFrame } from '../../src/protocol/messages';
 import { decimateMinMax } from '../../src/webview/model/decimate';
 import type { AttentionLensHooks } from '../../src/webview/hooks';
 import { encoderRun, luRun } from './fixtures';
-import { ARTIFACTS, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, waitReady, type HeatPixels, type OpenPage, type TestServer } from './harness';
+import { ARTIFACTS, clickExport, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, waitReady, type HeatPixels, type OpenPage, type TestServer } from './harness';
+import { isWebviewToHost } from '../../src/protocol/guards';
+import { heatExportLayout } from '../../src/webview/model/exportLayout';
+import { decodePng, hasSignature, pixel, pngSize, type Png } from './png';
 
 let browser: Browser;
 let server: TestServer;
@@ -541,4 +544,89 @@ test('9. the side panel: loss sparkline and current attention of the selected ru
   assert.deepEqual(s.errors, []);
   assert.deepEqual(await cspViolations(s.page), []);
   await close(s);
+});
+
+/** Every cell of an exported heatmap has its on-screen colour (sampled inside the cell, clear of the written tokens). */
+function assertCellsMatch(img: Png, px: HeatPixels, kind: 'lu' | 'matrix', background: number[]): void {
+  const L = heatExportLayout(kind, px.rows, px.cols);
+  for (let r = 0; r < px.rows; r++)
+    for (let c = 0; c < px.cols; c++) {
+      const i = (r * px.cols + c) * 4;
+      const want = px.rgba[i + 3] === 0 ? background : px.rgba.slice(i, i + 4);
+      const got = pixel(img, L.grid.x + c * L.cellW + 3, L.grid.y + r * L.cellH + 3);
+      assert.deepEqual(got, want, `cell (${r}, ${c})`);
+    }
+}
+
+/** Pixels within `tol` of an RGB colour. */
+function countNear(img: Png, rgb: number[], tol = 40): number {
+  let n = 0;
+  for (let i = 0; i < img.rgba.length; i += 4) if (Math.abs(img.rgba[i]! - rgb[0]!) + Math.abs(img.rgba[i + 1]! - rgb[1]!) + Math.abs(img.rgba[i + 2]! - rgb[2]!) <= tol) n++;
+  return n;
+}
+
+test('10. Save PNG: a chart posts a PNG of its canvas on the theme background; heatmaps with labels and scale', async () => {
+  const lu = luRun();
+  const p = await open();
+  await deliver(p.page, lu.snapshot(300));
+  const bg = [30, 30, 30, 255]; // --vscode-editor-background of the dark theme
+
+  // The loss chart: the canvas's size, opaque, the train curve in --vscode-charts-blue.
+  const loss = await clickExport(p.page, '.al-loss-card .al-export');
+  assert.equal(loss.tag, '[object Uint8Array]');
+  assert.equal(loss.runId, lu.runId);
+  assert.equal(loss.name, 'loss');
+  assert.ok(hasSignature(loss.png), 'PNG signature');
+  assert.ok(isWebviewToHost(loss), 'the host\'s guard accepts it');
+  const size = await p.page.locator('.al-loss-card canvas').evaluate((c) => ({ width: (c as HTMLCanvasElement).width, height: (c as HTMLCanvasElement).height }));
+  assert.deepEqual(pngSize(loss.png), size, 'the chart\'s size');
+  assert.ok(size.width > 200 && size.height > 100);
+  const img = decodePng(loss.png);
+  assert.deepEqual(pixel(img, 0, 0), bg, 'filled with the editor background, not transparent');
+  assert.ok(img.rgba.every((v, i) => i % 4 !== 3 || v === 255), 'every pixel opaque');
+  assert.ok(countNear(img, [0x37, 0x94, 0xff]) > 50, 'the train loss curve is drawn');
+  // The title is drawn only into the export; the page's chart is as before.
+  assert.equal(await hooks(p.page, (al) => (al.charts['loss'] as { options: { plugins: { title: { display: boolean } } } }).options.plugins.title.display), false);
+
+  for (const [card, name] of [['.al-acc-card', 'accuracy'], ['.al-grad-card', 'gradient-norms'], ['.al-identity-card', 'identity']] as const) {
+    const m = await clickExport(p.page, `${card} .al-export`);
+    assert.equal(m.name, name);
+    const sz = await p.page.locator(`${card} canvas`).evaluate((c) => ({ width: (c as HTMLCanvasElement).width, height: (c as HTMLCanvasElement).height }));
+    assert.deepEqual(pngSize(m.png), sz, `${name}: the chart's size`);
+  }
+
+  // The Lu heatmap: every cell in the file with its colour on screen, at the layout's place.
+  const heat = await clickExport(p.page, '.al-attn-export');
+  assert.equal(heat.name, 'attention-step-300');
+  assert.equal(heat.runId, lu.runId);
+  const px = await heatPixels(p.page, 'lu');
+  assert.ok(px !== undefined);
+  const L = heatExportLayout('lu', px.rows, px.cols);
+  assert.deepEqual(pngSize(heat.png), { width: L.width, height: L.height });
+  const himg = decodePng(heat.png);
+  assert.deepEqual(pixel(himg, 0, 0), bg);
+  assertCellsMatch(himg, px, 'lu', bg);
+  fs.writeFileSync(path.join(ARTIFACTS, 'export-lu-attention.png'), heat.png);
+  fs.writeFileSync(path.join(ARTIFACTS, 'export-loss.png'), loss.png);
+  assert.deepEqual(await cspViolations(p.page), []);
+  assert.deepEqual(p.errors, []);
+  await close(p);
+
+  // An encoder run: the enlarged map (W head 0), tokens on both axes.
+  const enc = encoderRun();
+  const q = await open({ theme: 'light' });
+  await deliver(q.page, enc.snapshot(200));
+  const em = await clickExport(q.page, '.al-attn-export');
+  assert.equal(em.name, 'attention-step-200-probe-0-layer-0-weights-head-0');
+  const fpx = await heatPixels(q.page, 'focus');
+  assert.ok(fpx !== undefined);
+  const E = heatExportLayout('matrix', fpx.rows, fpx.cols);
+  assert.deepEqual(pngSize(em.png), { width: E.width, height: E.height });
+  const eimg = decodePng(em.png);
+  assert.deepEqual(pixel(eimg, 0, 0), [255, 255, 255, 255], 'the light theme\'s editor background');
+  assertCellsMatch(eimg, fpx, 'matrix', [255, 255, 255, 255]);
+  fs.writeFileSync(path.join(ARTIFACTS, 'export-encoder-attention.png'), em.png);
+  assert.deepEqual(await cspViolations(q.page), []);
+  assert.deepEqual(q.errors, []);
+  await close(q);
 });

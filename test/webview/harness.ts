@@ -317,3 +317,32 @@ export function heatPixels(page: Page, name: string): Promise<HeatPixels | undef
     return { rows: h.canvas.height, cols: h.canvas.width, rgba: Array.from(img), values: Array.from(h.values), rampIndex };
   }, name);
 }
+
+/** An exportImage message the page posted, its PNG bytes back in a Uint8Array. */
+export interface PostedImage {
+  type: 'exportImage';
+  runId?: string;
+  name: string;
+  png: Uint8Array;
+  /** Object.prototype.toString of the posted bytes, e.g. "[object Uint8Array]". */
+  tag: string;
+}
+
+/** Every exportImage message posted so far. */
+export async function exportedImages(page: Page): Promise<PostedImage[]> {
+  const raw = await page.evaluate(() =>
+    (window as unknown as { __posted: { type: string; runId?: string; name?: string; png?: Uint8Array }[] }).__posted
+      .filter((m) => m.type === 'exportImage')
+      .map((m) => ({ runId: m.runId, name: m.name ?? '', png: Array.from(m.png ?? []), tag: Object.prototype.toString.call(m.png) })),
+  );
+  return raw.map((m) => ({ type: 'exportImage', ...(m.runId !== undefined ? { runId: m.runId } : {}), name: m.name, png: Uint8Array.from(m.png), tag: m.tag }));
+}
+
+/** Click a Save PNG button and return the image it posted. */
+export async function clickExport(page: Page, selector: string): Promise<PostedImage> {
+  const before = (await exportedImages(page)).length;
+  await page.locator(selector).first().click();
+  await page.waitForFunction((n) => (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'exportImage').length > n, before, { timeout: 10000 });
+  const all = await exportedImages(page);
+  return all[all.length - 1]!;
+}
