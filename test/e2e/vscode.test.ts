@@ -452,3 +452,37 @@ test('Export Runs as CSV writes every step of the chosen runs through the save d
     throw e;
   }
 });
+
+test('Save PNG on the dashboard\'s loss chart writes a PNG of the chart through the save dialog', async () => {
+  try {
+    const out = path.join(workspace, 'exported-loss.png');
+    await runCommand('Attention Lens: Open Dashboard');
+    await pickItem('lu-fc-fast', 'Choose a run');
+    const f = await dashboardFrame('lu-fc-fast');
+    await waitFor('the loss curve', async () => (await dashboardState(f)).step === 1500 || undefined);
+    const button = f.locator('.al-loss-card .al-export');
+    await button.waitFor({ state: 'visible', timeout: 10000 });
+    const size = await f.locator('.al-loss-card canvas').evaluate((c) => ({ width: (c as HTMLCanvasElement).width, height: (c as HTMLCanvasElement).height }));
+    await button.click();
+    // The save dialog opens in the workspace with <run name>-loss.png; replace it with ours, Enter.
+    const pathInput = page.locator('.quick-input-widget input').first();
+    const suggested = await waitFor('the save dialog', async () => {
+      const v = await pathInput.inputValue();
+      return /\.png$/.test(v) ? v : undefined;
+    }, 15000);
+    assert.match(suggested, /lu-fc-fast-loss\.png$/);
+    await pathInput.fill(out);
+    await page.keyboard.press('Enter');
+    await page.locator('.notifications-toasts .notification-list-item', { hasText: 'saved exported-loss.png' }).first().waitFor({ state: 'visible', timeout: 20000 });
+    const png = new Uint8Array(fs.readFileSync(out));
+    assert.deepEqual(Array.from(png.subarray(0, 8)), [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+    assert.equal(String.fromCharCode(...png.subarray(12, 16)), 'IHDR');
+    const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    assert.deepEqual({ width: dv.getUint32(16), height: dv.getUint32(20) }, size, 'the chart canvas\'s size');
+    assert.ok(size.width > 100 && size.height > 50, JSON.stringify(size));
+    await shot('e2e-export-png');
+  } catch (e) {
+    await shot('e2e-failure-export-png');
+    throw e;
+  }
+});
