@@ -3,8 +3,9 @@
  * the order the user chose. Applies the host's compareSnapshot and routes every later
  * per-run message (stepsAppended / statusChanged / attentionLoaded) to its run by runId.
  * Derives what the view needs across runs: the shared scrubber's stops (the union of every
- * run's attention steps), each run's frame at or before a scrubbed step, a per-run total
- * gradient norm, the step range of all runs, and which runs the legend hides.
+ * run's attention steps), each run's frame at or before a scrubbed step, the step range of
+ * all runs, and which runs the legend hides. Each run's store keeps its total gradient norm,
+ * the only one drawn here, instead of every group's.
  */
 import { PROTOCOL_VERSION } from '../../protocol/messages';
 import type { AttentionFrame, ConfigDifference, HostToWebview, RunInfo } from '../../protocol/messages';
@@ -69,12 +70,6 @@ export function luProbeGrid(frame: AttentionFrame, info: RunInfo | undefined, pr
   return { rows: m === undefined ? 0 : 1, cols, values, tokens: [tokenLabels(p?.tokens, cols)], rowLabels: [label === '' ? `#${probe}` : `#${probe} ${label}`], peak };
 }
 
-/** Per run, the derived series the compare charts need beyond the RunStore's. */
-class Derived {
-  /** √(Σ_g gradNorm_g²) per step. */
-  readonly gradTotal = new Series();
-}
-
 export class CompareStore {
   /** The compared runs in the chosen order. */
   runs: RunStore[] = [];
@@ -86,7 +81,6 @@ export class CompareStore {
   readonly hidden = new Set<string>();
   version = 0;
   private readonly byId = new Map<string, RunStore>();
-  private readonly derived = new Map<string, Derived>();
 
   get runIds(): string[] {
     return this.runs.map((r) => r.runId ?? '');
@@ -135,19 +129,17 @@ export class CompareStore {
         const warnings: string[] = [];
         const runs: RunStore[] = [];
         this.byId.clear();
-        this.derived.clear();
         for (const snap of msg.runs) {
           if (this.byId.has(snap.runId)) {
             warnings.push(`run ${snap.runId} appears twice in the compare snapshot; the second dropped`);
             continue;
           }
-          const s = new RunStore();
+          // Only the total gradient norm is drawn here: the stores keep it instead of each group's.
+          const s = new RunStore({ gradNorms: 'total' });
           const r = s.apply({ type: 'snapshot', protocolVersion: msg.protocolVersion, snapshot: snap });
           if (r.warning !== undefined) warnings.push(`${snap.runId}: ${r.warning}`);
           runs.push(s);
           this.byId.set(snap.runId, s);
-          this.derived.set(snap.runId, new Derived());
-          this.extendDerived(snap.runId);
         }
         this.runs = runs;
         this.configDiff = msg.configDiff;
@@ -161,8 +153,6 @@ export class CompareStore {
         const s = this.byId.get(msg.snapshot.runId);
         if (s === undefined) return { changed: Changed.None, warning: `snapshot of run ${msg.snapshot.runId}, which is not compared` };
         const r = s.apply(msg);
-        this.derived.set(msg.snapshot.runId, new Derived());
-        this.extendDerived(msg.snapshot.runId);
         this.recomputeStops();
         return this.result(r.changed, msg.snapshot.runId, r.warning);
       }
@@ -172,7 +162,6 @@ export class CompareStore {
         const s = this.byId.get(msg.runId);
         if (s === undefined) return { changed: Changed.None, runId: msg.runId, warning: `${msg.type} for run ${msg.runId}, which is not compared` };
         const r = s.apply(msg);
-        if ((r.changed & Changed.Scalars) !== 0 || (r.changed & Changed.Run) !== 0) this.extendDerived(msg.runId);
         if ((r.changed & Changed.Attention) !== 0) this.recomputeStops();
         return this.result(r.changed, msg.runId, r.warning);
       }
@@ -190,24 +179,7 @@ export class CompareStore {
 
   /** The total gradient norm per step of a run (same length as its steps). */
   gradTotal(runId: string): Series | undefined {
-    return this.derived.get(runId)?.gradTotal;
-  }
-
-  private extendDerived(runId: string): void {
-    const s = this.byId.get(runId);
-    const d = this.derived.get(runId);
-    if (s === undefined || d === undefined) return;
-    const n = s.step.length;
-    if (d.gradTotal.length > n) d.gradTotal.clear();
-    const groups = s.gradNorms.map((g) => g.values);
-    for (let i = d.gradTotal.length; i < n; i++) {
-      let sum = 0;
-      for (const g of groups) {
-        const v = g[i] as number;
-        if (Number.isFinite(v)) sum += v * v;
-      }
-      d.gradTotal.push(groups.length > 0 ? Math.sqrt(sum) : NaN);
-    }
+    return this.byId.get(runId)?.gradTotal;
   }
 
   private recomputeStops(): void {
