@@ -558,10 +558,18 @@ function assertCellsMatch(img: Png, px: HeatPixels, kind: 'lu' | 'matrix', backg
     }
 }
 
-/** Pixels within `tol` of an RGB colour. */
-function countNear(img: Png, rgb: number[], tol = 40): number {
+/**
+ * Pixels of a hue, on the dark background: 'blue' (--vscode-charts-blue #3794ff) or 'orange'
+ * (#d18616). By channel dominance, so a thin line's anti-aliased pixels count too.
+ */
+function countHue(img: Png, hue: 'blue' | 'orange'): number {
   let n = 0;
-  for (let i = 0; i < img.rgba.length; i += 4) if (Math.abs(img.rgba[i]! - rgb[0]!) + Math.abs(img.rgba[i + 1]! - rgb[1]!) + Math.abs(img.rgba[i + 2]! - rgb[2]!) <= tol) n++;
+  for (let i = 0; i < img.rgba.length; i += 4) {
+    const r = img.rgba[i]!;
+    const g = img.rgba[i + 1]!;
+    const b = img.rgba[i + 2]!;
+    if (hue === 'blue' ? b > r + 80 && b > g + 30 : r > b + 80 && g > b + 30) n++;
+  }
   return n;
 }
 
@@ -584,7 +592,7 @@ test('10. Save PNG: a chart posts a PNG of its canvas on the theme background; h
   const img = decodePng(loss.png);
   assert.deepEqual(pixel(img, 0, 0), bg, 'filled with the editor background, not transparent');
   assert.ok(img.rgba.every((v, i) => i % 4 !== 3 || v === 255), 'every pixel opaque');
-  assert.ok(countNear(img, [0x37, 0x94, 0xff]) > 50, 'the train loss curve is drawn');
+  assert.ok(countHue(img, 'blue') > 150, `the train loss curve is drawn (${countHue(img, 'blue')} blue pixels)`);
   // The title is drawn only into the export; the page's chart is as before.
   assert.equal(await hooks(p.page, (al) => (al.charts['loss'] as { options: { plugins: { title: { display: boolean } } } }).options.plugins.title.display), false);
 
