@@ -26,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): { manager: RunManage
   const settings = vscode.workspace.getConfiguration('attentionLens');
   manager = new RunManager({
     trainerPath: context.asAbsolutePath('dist/trainer.js'),
-    updateIntervalMs: settings.get<number>('updateIntervalMs', 33),
+    updateIntervalMs: settings.get<number>('updateIntervalMs', 25),
     stopTimeoutMs: settings.get<number>('stopTimeoutSeconds', 3) * 1000,
     runsDir: runsFolder(context.globalStorageUri.fsPath),
     source: 'vscode',

@@ -9,7 +9,7 @@ export class UpdateCoalescer {
   private disposed = false;
 
   constructor(
-    readonly intervalMs = 33,
+    readonly intervalMs = 25,
     private readonly flush: () => void,
   ) {}
 

@@ -78,6 +78,8 @@ export class SeriesChart {
   readonly chart: XY;
   private specs: LineSpec[] = [];
   private readonly buffers: Decimated[] = [];
+  /** Point objects reused across updates, one pool per line (Chart.js reads them as parsed data). */
+  private readonly pools: Point[][] = [];
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -92,10 +94,17 @@ export class SeriesChart {
       maintainAspectRatio: false,
       resizeDelay: 50,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      elements: { point: { radius: 0, hitRadius: 4 }, line: { borderWidth: 1.5, tension: 0 } },
+      // Cheap to redraw 30+ times a second: 1 px lines (a fast path in the canvas rasteriser),
+      // no per-point gap checks (decimation already drops non-finite values), and tick labels
+      // measured on a sample rather than all of them.
+      spanGaps: true,
+      elements: { point: { radius: 0, hitRadius: 4 }, line: { borderWidth: 1, tension: 0 } },
       scales: {
-        x: { type: 'linear', ticks: { maxTicksLimit: 6, maxRotation: 0 } },
-        y: opts.log === true ? { type: 'logarithmic', ticks: { callback: logTick } } : { type: 'linear', ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) },
+        x: { type: 'linear', ticks: { maxTicksLimit: 6, maxRotation: 0, sampleSize: 6 } },
+        y:
+          opts.log === true
+            ? { type: 'logarithmic', ticks: { callback: logTick, autoSkip: false, sampleSize: 8 } }
+            : { type: 'linear', ticks: { sampleSize: 6 }, ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) },
       },
       plugins: {
         legend: { display: opts.legend !== false, labels: { boxWidth: 10, boxHeight: 2 } },
@@ -131,9 +140,20 @@ export class SeriesChart {
       const { xs, ys, n } = s.source();
       const d = decimateMinMax(xs, ys, 0, n, buckets, { positiveOnly: this.opts.log === true, ...(this.buffers[i] ? { out: this.buffers[i] } : {}) });
       this.buffers[i] = d;
+      const pool = (this.pools[i] ??= []);
+      while (pool.length < d.length) pool.push({ x: 0, y: 0 });
       const pts: Point[] = new Array<Point>(d.length);
-      for (let k = 0; k < d.length; k++) pts[k] = { x: d.xs[k] as number, y: d.ys[k] as number };
+      for (let k = 0; k < d.length; k++) {
+        const p = pool[k]!;
+        p.x = d.xs[k] as number;
+        p.y = d.ys[k] as number;
+        pts[k] = p;
+      }
       ds.data = pts;
+      // Sparse series (evaluations) show their points while they are sparse on screen; once
+      // they are denser than one per 6 px the points would only smear the line (and drawing
+      // thousands of circles per frame is most of a repaint's cost).
+      if (s.points === true) (ds as { pointRadius?: number }).pointRadius = d.length * 6 <= buckets ? 2 : 0;
     });
     const x = this.chart.options.scales?.['x'];
     if (x !== undefined) {

@@ -71,7 +71,7 @@ export class FrameScheduler {
     }
     const cost = performance.now() - t0;
     // A render under 20 ms never delays the next frame (so streaming repaints at the update
-    // rate, ~30/s); a costlier one (a huge run on a slow machine) keeps rendering under ~50%
+    // rate, up to 40/s); a costlier one (a huge run on a slow machine) keeps rendering under ~50%
     // of the time so the page stays responsive.
     this.notBefore = cost > 20 ? t0 + cost * 2 : 0;
     const w = this.waiters;
