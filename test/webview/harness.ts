@@ -226,8 +226,16 @@ export interface OpenPage {
   errors: string[];
 }
 
-export async function openPage(browser: Browser, origin: string, opts: { view?: 'dashboard' | 'sidebar' | 'compare'; theme?: 'dark' | 'light'; width?: number; height?: number } = {}): Promise<OpenPage> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, deviceScaleFactor: 1 });
+/**
+ * Opens the page. `bypassCSP` is for benchmarks only: it lets the test side fetch large
+ * payloads into the page (the page's own CSP forbids any fetch), never for tests of the page.
+ */
+export async function openPage(
+  browser: Browser,
+  origin: string,
+  opts: { view?: 'dashboard' | 'sidebar' | 'compare'; theme?: 'dark' | 'light'; width?: number; height?: number; bypassCSP?: boolean } = {},
+): Promise<OpenPage> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, deviceScaleFactor: 1, ...(opts.bypassCSP === true ? { bypassCSP: true } : {}) });
   const page = await context.newPage();
   const out: OpenPage = { page, console: [], errors: [] };
   page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`));
