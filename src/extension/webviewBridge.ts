@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION, assertNever, type HostToWebview, type RunSnapshot } f
 import { isWebviewToHost } from '../protocol/guards';
 import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { Run, RunManager } from '../runs/runManager';
+import { UpdateFlow } from '../runs/updateFlow';
 import { Disposable, toDisposable } from './dispose';
 import { post } from './post';
 import { saveImage } from './saveImage';
@@ -24,6 +25,10 @@ export class WebviewBridge extends Disposable {
   private ready = false;
   private runId: string | undefined;
   rejectedMessages = 0;
+  /** Updates go out as the page takes them in (see UpdateFlow). */
+  private readonly flow = new UpdateFlow((msg) => void this.post(msg));
+  /** While a snapshot is taken: updates it flushes are in it already. */
+  private snapshotting = false;
 
   constructor(
     private readonly webview: vscode.Webview,
@@ -38,7 +43,7 @@ export class WebviewBridge extends Disposable {
     this._register(
       toDisposable(
         host.manager.on('runUpdate', (run, msg) => {
-          if (this.ready && run.id === this.runId) void this.post(msg);
+          if (this.ready && !this.snapshotting && run.id === this.runId) this.flow.push(msg);
         }),
       ),
     );
@@ -53,7 +58,7 @@ export class WebviewBridge extends Disposable {
     this._register(
       toDisposable(
         host.catalog.on('runUpdate', (run, msg) => {
-          if (this.ready && run.id === this.runId) void this.post(msg);
+          if (this.ready && !this.snapshotting && run.id === this.runId) this.flow.push(msg);
         }),
       ),
     );
@@ -83,7 +88,15 @@ export class WebviewBridge extends Disposable {
 
   private sendSnapshot(): void {
     const run = this.run();
-    void this.post({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot: run ? run.snapshot() : this.missing(this.runId) });
+    let snapshot: RunSnapshot;
+    this.snapshotting = true;
+    try {
+      snapshot = run ? run.snapshot() : this.missing(this.runId);
+    } finally {
+      this.snapshotting = false;
+    }
+    this.flow.reset();
+    void this.post({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot });
   }
 
   private post(msg: HostToWebview): Thenable<boolean> {
@@ -106,6 +119,9 @@ export class WebviewBridge extends Disposable {
         }
         this.ready = true;
         this.sendSnapshot();
+        return;
+      case 'applied':
+        this.flow.ack(m.seq);
         return;
       case 'pauseRun':
         this.act(m.runId, (r) => r.pause());

@@ -177,6 +177,8 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
     case 'stepRun':
     case 'stopRun':
       return isStr(v['runId']);
+    case 'applied':
+      return isNat(v['seq']);
     case 'requestAttention':
       return isStr(v['runId']) && isFinNum(v['step']);
     case 'exportImage':
@@ -243,7 +245,8 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         isArr(v['attentionSteps'], isNat) &&
         opt(v['latestAttention'], isAttentionFrame) &&
         Array.isArray(v['identity']) &&
-        v['identity'].every(isIdentityPoint)
+        v['identity'].every(isIdentityPoint) &&
+        opt(v['seq'], isNat)
       );
     case 'statusChanged':
       return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary);

@@ -189,6 +189,12 @@ export type HostToWebview =
       attentionSteps: number[];
       latestAttention?: AttentionFrame;
       identity: IdentityPoint[];
+      /**
+       * Flow control: a page that is sent updates numbered `seq` answers each with `applied`;
+       * the host has at most a couple unanswered and merges what arrives meanwhile, so a page
+       * that cannot keep up never builds a backlog (which would also delay VS Code itself).
+       */
+      seq?: number;
     }
   | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData }
   /** Reply to `requestAttention`. */
@@ -219,6 +225,8 @@ export type WebviewToHost =
   | { type: 'resumeRun'; runId: string }
   | { type: 'stepRun'; runId: string }
   | { type: 'stopRun'; runId: string }
+  /** The page has taken in the stepsAppended numbered `seq` (flow control). */
+  | { type: 'applied'; seq: number }
   /** The scrubber moved: the attention captured at (or just before) `step`. */
   | { type: 'requestAttention'; runId: string; step: number }
   /**

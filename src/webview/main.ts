@@ -54,6 +54,8 @@ function start(): void {
     }
     received++;
     view.receive(msg);
+    // Flow control: the host sends the next update once this one is taken in.
+    if (msg.type === 'stepsAppended' && msg.seq !== undefined) host.post({ type: 'applied', seq: msg.seq });
   });
 
   const hooks = view.hooks();

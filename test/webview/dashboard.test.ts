@@ -197,6 +197,12 @@ test('2. the charts hold every streamed step and the header shows the last one',
   ]);
   await deliver(p.page, { type: 'statusChanged', runId: lu.runId, status: 'completed', step: 1400 });
   for (const b of ['al-pause', 'al-resume', 'al-stepbtn', 'al-stop']) assert.equal(await p.page.locator(`vscode-button.${b}`).evaluate((el) => (el as HTMLElement & { disabled: boolean }).disabled), true, `${b} disabled when completed`);
+
+  // Flow control: a numbered update is answered with `applied` once taken in; unnumbered ones are not.
+  await deliver(p.page, { ...lu.appended(1401, 1410), seq: 7 });
+  const answers = (await posted(p.page)).filter((m) => m.type === 'applied');
+  assert.deepEqual(answers, [{ type: 'applied', seq: 7 }]);
+  assert.equal(await hooks(p.page, (al) => al.store.step.length), 1410);
   assert.deepEqual(p.errors, []);
   await close(p);
 });

@@ -1,0 +1,109 @@
+/**
+ * Flow control between the host and one page: at most `window` updates are unanswered at a
+ * time; what arrives meanwhile is merged into one pending update, sent as soon as the page
+ * answers. A page that is slower than the run (a busy or slow machine, several dashboards)
+ * then gets fewer, larger updates instead of a growing queue, whose backlog would delay
+ * everything else sharing its thread (in a browser-hosted VS Code, the whole window). No
+ * `vscode` import.
+ */
+import type { ScalarChunk } from '../protocol/messages';
+import { MAX_IDENTITY_POINTS, type StepsAppended } from './runHistory';
+
+function concat(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function concatScalars(a: ScalarChunk, b: ScalarChunk): ScalarChunk {
+  return {
+    n: a.n + b.n,
+    step: concat(a.step, b.step),
+    loss: concat(a.loss, b.loss),
+    trainAccuracy: concat(a.trainAccuracy, b.trainAccuracy),
+    gradNorms: concat(a.gradNorms, b.gradNorms),
+    weightNorms: concat(a.weightNorms, b.weightNorms),
+  };
+}
+
+/**
+ * One update holding `a` then `b` (of the same run): every step of both; identity points of
+ * both, subsampled to MAX_IDENTITY_POINTS keeping the latest; b's latest attention and info
+ * when it has them.
+ */
+export function mergeStepsAppended(a: StepsAppended, b: StepsAppended): StepsAppended {
+  if (a.runId !== b.runId) throw new Error(`cannot merge updates of runs ${a.runId} and ${b.runId}`);
+  let identity = [...a.identity, ...b.identity];
+  if (identity.length > MAX_IDENTITY_POINTS) {
+    const n = identity.length;
+    const keep: typeof identity = [];
+    for (let i = 0; i < MAX_IDENTITY_POINTS; i++) keep.push(identity[Math.round((i * (n - 1)) / (MAX_IDENTITY_POINTS - 1))]!);
+    identity = keep;
+  }
+  const m: StepsAppended = {
+    type: 'stepsAppended',
+    runId: a.runId,
+    scalars: concatScalars(a.scalars, b.scalars),
+    evals: [...a.evals, ...b.evals],
+    attentionSteps: [...a.attentionSteps, ...b.attentionSteps],
+    identity,
+  };
+  const latest = b.latestAttention ?? a.latestAttention;
+  if (latest) m.latestAttention = latest;
+  const info = b.info ?? a.info;
+  if (info) m.info = info;
+  return m;
+}
+
+export class UpdateFlow {
+  private seq = 0;
+  private acked = 0;
+  private pending: StepsAppended | undefined;
+  /** Updates merged into a pending one so far (diagnostics). */
+  merged = 0;
+
+  constructor(
+    private readonly send: (msg: StepsAppended) => void,
+    /** Updates that may be unanswered at once. */
+    readonly window = 2,
+  ) {}
+
+  /** Updates sent and not yet answered. */
+  get unanswered(): number {
+    return this.seq - this.acked;
+  }
+
+  get hasPending(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** A new update for the page (the object is not changed: it may go to other pages too). */
+  push(msg: StepsAppended): void {
+    if (this.pending) {
+      this.pending = mergeStepsAppended(this.pending, msg);
+      this.merged++;
+    } else if (this.unanswered < this.window) this.sendNow(msg);
+    else this.pending = msg;
+  }
+
+  /** The page answered update `seq` (and so every one before it). */
+  ack(seq: number): void {
+    if (seq > this.acked && seq <= this.seq) this.acked = seq;
+    if (this.pending && this.unanswered < this.window) {
+      const p = this.pending;
+      this.pending = undefined;
+      this.sendNow(p);
+    }
+  }
+
+  /** The page was sent a snapshot (which holds everything so far): nothing is outstanding. */
+  reset(): void {
+    this.pending = undefined;
+    this.acked = this.seq;
+  }
+
+  private sendNow(msg: StepsAppended): void {
+    this.send({ ...msg, seq: ++this.seq });
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Flow control between the host and a page (UpdateFlow): at most `window` updates unanswered,
+ * the rest merged into one that carries every step; the guard of the page's answer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AttentionFrame, IdentityPoint } from '../../src/protocol/messages';
+import { isHostToWebview, isWebviewToHost } from '../../src/protocol/guards';
+import { MAX_IDENTITY_POINTS, type StepsAppended } from '../../src/runs/runHistory';
+import { mergeStepsAppended, UpdateFlow } from '../../src/runs/updateFlow';
+
+const G = 2;
+
+function frame(step: number): AttentionFrame {
+  return { step, probes: [[{ layer: 0, head: 0, stage: 'weights', rows: 1, cols: 2, data: new Float32Array([0.25, 0.75]) }]] };
+}
+
+function idPoint(step: number): IdentityPoint {
+  const v = new Float64Array([step]);
+  return { step, score: v, measured: v, theory: v, relError: v };
+}
+
+/** An update of steps [from, to], with an eval every 10 steps, a frame at `to`, an identity point per step. */
+function update(from: number, to: number): StepsAppended {
+  const steps = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const col = (f: (s: number) => number) => Float64Array.from(steps, f);
+  return {
+    type: 'stepsAppended',
+    runId: 'r',
+    scalars: {
+      n: steps.length,
+      step: col((s) => s),
+      loss: col((s) => 1 / s),
+      trainAccuracy: col(() => 1),
+      gradNorms: Float64Array.from({ length: steps.length * G }, (_, i) => steps[Math.floor(i / G)]! + (i % G) / 10),
+      weightNorms: Float64Array.from({ length: steps.length * G }, (_, i) => -steps[Math.floor(i / G)]!),
+    },
+    evals: steps.filter((s) => s % 10 === 0).map((step) => ({ step, validationLoss: 1, validationAccuracy: 1, testLoss: 1, testAccuracy: 1 })),
+    attentionSteps: [to],
+    latestAttention: frame(to),
+    identity: steps.map(idPoint),
+  };
+}
+
+test('merging updates keeps every step, eval and capture in order; the latest frame; identity subsampled with the latest', () => {
+  const m = mergeStepsAppended(update(1, 1500), update(1501, 3000));
+  assert.equal(m.scalars.n, 3000);
+  assert.deepEqual(Array.from(m.scalars.step), Array.from({ length: 3000 }, (_, i) => i + 1));
+  assert.equal(m.scalars.gradNorms.length, 3000 * G);
+  assert.equal(m.scalars.gradNorms[2 * 1600 + 1], 1601.1);
+  assert.equal(m.evals.length, 300);
+  assert.deepEqual(m.attentionSteps, [1500, 3000]);
+  assert.equal(m.latestAttention?.step, 3000);
+  assert.equal(m.identity.length, MAX_IDENTITY_POINTS);
+  assert.equal(m.identity[0]!.step, 1);
+  assert.equal(m.identity[m.identity.length - 1]!.step, 3000);
+  assert.ok(isHostToWebview(m));
+  assert.throws(() => mergeStepsAppended(update(1, 2), { ...update(3, 4), runId: 'other' }), /cannot merge/);
+});
+
+test('UpdateFlow: two unanswered at most; what comes meanwhile is merged and sent on the next answer', () => {
+  const sent: StepsAppended[] = [];
+  const flow = new UpdateFlow((m) => sent.push(m), 2);
+  const u1 = update(1, 10);
+  flow.push(u1);
+  flow.push(update(11, 20));
+  assert.equal(sent.length, 2, 'the window lets two go');
+  assert.deepEqual(sent.map((m) => m.seq), [1, 2]);
+  assert.equal(u1.seq, undefined, 'the shared update object is not changed');
+  for (let i = 2; i < 50; i++) flow.push(update(i * 10 + 1, i * 10 + 10));
+  assert.equal(sent.length, 2, 'nothing more while both are unanswered');
+  assert.ok(flow.hasPending);
+  flow.ack(1);
+  assert.equal(sent.length, 3);
+  const merged = sent[2]!;
+  assert.equal(merged.seq, 3);
+  assert.equal(merged.scalars.n, 480, 'one update with all 48 that waited');
+  assert.equal(merged.scalars.step[0], 21);
+  assert.equal(merged.scalars.step[479], 500);
+  assert.equal(merged.latestAttention?.step, 500);
+  // Every step reached the page exactly once, in order.
+  const all = sent.flatMap((m) => Array.from(m.scalars.step));
+  assert.deepEqual(all, Array.from({ length: 500 }, (_, i) => i + 1));
+  // Answers out of range or repeated change nothing.
+  flow.ack(99);
+  flow.ack(1);
+  assert.equal(flow.unanswered, 2);
+  flow.ack(3);
+  assert.equal(flow.unanswered, 0);
+  flow.push(update(501, 510));
+  assert.equal(sent.length, 4, 'an open window sends at once');
+});
+
+test('UpdateFlow: a snapshot clears what is outstanding', () => {
+  const sent: StepsAppended[] = [];
+  const flow = new UpdateFlow((m) => sent.push(m), 1);
+  flow.push(update(1, 10));
+  flow.push(update(11, 20));
+  assert.ok(flow.hasPending);
+  flow.reset();
+  assert.equal(flow.hasPending, false);
+  assert.equal(flow.unanswered, 0);
+  flow.push(update(21, 30));
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1]!.seq, 2);
+  flow.ack(1); // a late answer to an update from before the snapshot
+  assert.equal(flow.unanswered, 1);
+});
+
+test('the page’s answer and the update number pass the guards; bad ones do not', () => {
+  assert.ok(isWebviewToHost({ type: 'applied', seq: 3 }));
+  assert.equal(isWebviewToHost({ type: 'applied', seq: -1 }), false);
+  assert.equal(isWebviewToHost({ type: 'applied', seq: 1.5 }), false);
+  assert.equal(isWebviewToHost({ type: 'applied' }), false);
+  assert.ok(isHostToWebview({ ...update(1, 2), seq: 7 }));
+  assert.equal(isHostToWebview({ ...update(1, 2), seq: 'x' }), false);
+});
