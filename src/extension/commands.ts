@@ -70,7 +70,7 @@ export class Commands extends Disposable {
     }
     const items = [...all].reverse().map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, run: r }));
     if (many) {
-      const picks = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose the runs', canPickMany: true });
+      const picks = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose the runs', canPickMany: true, ignoreFocusOut: true });
       return picks && picks.length > 0 ? picks.map((p) => p.run) : undefined;
     }
     const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose a run' });
@@ -113,7 +113,7 @@ export class Commands extends Disposable {
       const first = asRun(clicked);
       const picks = await vscode.window.showQuickPick(
         all.map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, detail: r.info ? `${r.info.modelKind} model · ${r.info.totalSteps} steps` : undefined, picked: r.id === first?.id, run: r })),
-        { title: `${PREFIX}: Compare Runs`, placeHolder: 'Choose two or more runs to compare', canPickMany: true, matchOnDescription: true },
+        { title: `${PREFIX}: Compare Runs`, placeHolder: 'Choose two or more runs to compare', canPickMany: true, ignoreFocusOut: true, matchOnDescription: true },
       );
       if (!picks) return;
       runs = picks.map((p) => p.run);
@@ -238,6 +238,7 @@ export class Commands extends Disposable {
       return;
     }
     const s = run.status;
+    this.d.log.info(`[${run.name}] ${action} requested (status ${s}, step ${run.step})`);
     const live = s === 'running' || s === 'paused' || s === 'starting';
     if (!live) {
       void vscode.window.showInformationMessage(`${PREFIX}: run ${run.name} has ${s === 'failed' ? 'failed' : 'ended'} (${s}); there is nothing to ${action}.`);

@@ -39,8 +39,12 @@ export function activate(context: vscode.ExtensionContext): { manager: RunManage
     for (const line of text.split('\n')) if (line.trim()) log.info(`[${run.name}] ${line}`);
   });
   m.on('protocolError', (run, text) => log.error(`[${run.name}] protocol error: ${text}`));
+  const lastStatus = new WeakMap<object, string>();
   m.on('runChanged', (run) => {
+    if (lastStatus.get(run) === run.status) return;
+    lastStatus.set(run, run.status);
     if (run.status === 'failed') log.error(`[${run.name}] failed: ${run.statusReason ?? ''}`);
+    else log.info(`[${run.name}] ${run.status} at step ${run.step}${run.statusReason ? ` (${run.statusReason})` : ''}`);
   });
   const host = { manager: m, catalog, log };
   const dashboards = new DashboardPanels(host, context.extensionUri);
