@@ -8,6 +8,8 @@ import { PROTOCOL_VERSION, type HostToWebview } from '../protocol/messages';
 import { isWebviewToHost } from '../protocol/guards';
 import type { AnyRun } from '../runs/runCatalog';
 import { diffConfigs } from '../runs/configDiff';
+import type { StepsAppended } from '../runs/runHistory';
+import { UpdateFlow } from '../runs/updateFlow';
 import { Disposable, toDisposable } from './dispose';
 import type { BridgeHost } from './webviewBridge';
 import { renderWebview, webviewOptions } from './webviewContent';
@@ -19,6 +21,9 @@ export const COMPARE_VIEW_TYPE = 'attentionLens.compare';
 class ComparePanel extends Disposable {
   private ready = false;
   rejectedMessages = 0;
+  private readonly flow = new UpdateFlow((msg) => void post(this.panel.webview, msg));
+  /** While snapshots are taken: updates they flush are in them already. */
+  private snapshotting = false;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -34,9 +39,13 @@ class ComparePanel extends Disposable {
     const forward = (run: { id: string }, msg: HostToWebview) => {
       if (this.ready && ids.has(run.id)) void post(panel.webview, msg);
     };
-    this._register(toDisposable(host.manager.on('runUpdate', (run, msg) => forward(run, msg))));
+    // Live runs' updates go out as the page takes them in (see UpdateFlow).
+    const update = (run: { id: string }, msg: StepsAppended) => {
+      if (this.ready && !this.snapshotting && ids.has(run.id)) this.flow.push(msg);
+    };
+    this._register(toDisposable(host.manager.on('runUpdate', update)));
     this._register(toDisposable(host.manager.on('runChanged', (run) => forward(run, run.statusMessage()))));
-    this._register(toDisposable(host.catalog.on('runUpdate', (run, msg) => forward(run, msg))));
+    this._register(toDisposable(host.catalog.on('runUpdate', update)));
     this._register(toDisposable(host.catalog.on('runChanged', (run) => forward(run, run.statusMessage()))));
     this._register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
     panel.webview.html = renderWebview(panel.webview, extensionUri, 'compare', panel.title);
@@ -66,14 +75,25 @@ class ComparePanel extends Disposable {
         }
         this.ready = true;
         const runs = this.runs();
+        this.snapshotting = true;
+        let snapshots;
+        try {
+          snapshots = runs.map((r) => r.snapshot());
+        } finally {
+          this.snapshotting = false;
+        }
+        this.flow.reset();
         void post(this.panel.webview, {
           type: 'compareSnapshot',
           protocolVersion: PROTOCOL_VERSION,
-          runs: runs.map((r) => r.snapshot()),
+          runs: snapshots,
           configDiff: diffConfigs(runs.map((r) => r.info?.config)),
         });
         return;
       }
+      case 'applied':
+        this.flow.ack(m.seq);
+        return;
       case 'requestAttention': {
         const frame = this.host.catalog.get(m.runId)?.attentionAt(m.step);
         if (frame) void post(this.panel.webview, { type: 'attentionLoaded', runId: m.runId, frame });

@@ -59,7 +59,8 @@ export function mergeStepsAppended(a: StepsAppended, b: StepsAppended): StepsApp
 export class UpdateFlow {
   private seq = 0;
   private acked = 0;
-  private pending: StepsAppended | undefined;
+  /** Per run (a compare view shows several), the updates waiting, merged; in arrival order. */
+  private readonly pending = new Map<string, StepsAppended>();
   /** Updates merged into a pending one so far (diagnostics). */
   merged = 0;
 
@@ -75,31 +76,32 @@ export class UpdateFlow {
   }
 
   get hasPending(): boolean {
-    return this.pending !== undefined;
+    return this.pending.size > 0;
   }
 
   /** A new update for the page (the object is not changed: it may go to other pages too). */
   push(msg: StepsAppended): void {
-    if (this.pending) {
-      this.pending = mergeStepsAppended(this.pending, msg);
+    const waiting = this.pending.get(msg.runId);
+    if (waiting) {
+      this.pending.set(msg.runId, mergeStepsAppended(waiting, msg));
       this.merged++;
-    } else if (this.unanswered < this.window) this.sendNow(msg);
-    else this.pending = msg;
+    } else if (this.pending.size === 0 && this.unanswered < this.window) this.sendNow(msg);
+    else this.pending.set(msg.runId, msg);
   }
 
   /** The page answered update `seq` (and so every one before it). */
   ack(seq: number): void {
     if (seq > this.acked && seq <= this.seq) this.acked = seq;
-    if (this.pending && this.unanswered < this.window) {
-      const p = this.pending;
-      this.pending = undefined;
-      this.sendNow(p);
+    for (const [runId, msg] of this.pending) {
+      if (this.unanswered >= this.window) break;
+      this.pending.delete(runId);
+      this.sendNow(msg);
     }
   }
 
   /** The page was sent a snapshot (which holds everything so far): nothing is outstanding. */
   reset(): void {
-    this.pending = undefined;
+    this.pending.clear();
     this.acked = this.seq;
   }
 

@@ -115,3 +115,24 @@ test('the page’s answer and the update number pass the guards; bad ones do not
   assert.ok(isHostToWebview({ ...update(1, 2), seq: 7 }));
   assert.equal(isHostToWebview({ ...update(1, 2), seq: 'x' }), false);
 });
+
+test('UpdateFlow with several runs (a compare view): each run’s waiting updates merge apart, sent in arrival order', () => {
+  const sent: StepsAppended[] = [];
+  const flow = new UpdateFlow((m) => sent.push(m), 1);
+  const of = (runId: string, from: number, to: number) => ({ ...update(from, to), runId });
+  flow.push(of('a', 1, 10));
+  flow.push(of('b', 1, 5));
+  flow.push(of('a', 11, 20));
+  flow.push(of('b', 6, 10));
+  assert.equal(sent.length, 1);
+  flow.ack(1);
+  flow.ack(2);
+  assert.deepEqual(
+    sent.map((m) => [m.runId, m.seq, m.scalars.step[0], m.scalars.n]),
+    [
+      ['a', 1, 1, 10],
+      ['b', 2, 1, 10],
+      ['a', 3, 11, 10],
+    ],
+  );
+});
