@@ -64,6 +64,26 @@ function concatIdentity(parts: StoredIdentity[]): StoredIdentity {
   return out;
 }
 
+/**
+ * Identity rows kept per run: a view shows at most MAX_IDENTITY_POINTS, and every topic word
+ * at every step of a million-step run would be ~130 MB. Above KEEP_IDENTITY_ROWS rows the kept
+ * rows are thinned to THIN_IDENTITY_ROWS, evenly spread, with the first and the last.
+ */
+const THIN_IDENTITY_ROWS = 4 * MAX_IDENTITY_POINTS;
+const KEEP_IDENTITY_ROWS = 2 * THIN_IDENTITY_ROWS;
+
+function thinIdentity(id: StoredIdentity, max = THIN_IDENTITY_ROWS): StoredIdentity {
+  if (id.n <= max) return id;
+  const k = id.k;
+  const rows = subsample(id.n, max);
+  const out: StoredIdentity = { n: rows.length, k, step: new Uint32Array(rows.length), score: new Float32Array(rows.length * k), measured: new Float32Array(rows.length * k), theory: new Float32Array(rows.length * k), relError: new Float32Array(rows.length * k) };
+  rows.forEach((r, i) => {
+    out.step[i] = id.step[r]!;
+    for (const f of ['score', 'measured', 'theory', 'relError'] as const) out[f].set(id[f].subarray(r * k, (r + 1) * k), i * k);
+  });
+  return out;
+}
+
 /** Indices of at most `max` of the rows [0, n), evenly spread, always with the first and last. */
 function subsample(n: number, max: number): number[] {
   if (n <= 0) return [];
@@ -188,7 +208,7 @@ export class StoredRun {
       const follower = new RunFollower(this.listing.dir);
       // A run nobody writes any more is read to its end, a torn tail reported (as openRun does).
       const u = follower.poll({ final: !this.beingWritten });
-      this.data = { follower, config: u.config, scalars: [u.scalars], identity: [u.identity], evals: u.evals, attentionSteps: [...u.attentionSteps], problems: u.problems, ended: u.ended || !this.beingWritten };
+      this.data = { follower, config: u.config, scalars: [u.scalars], identity: [u.identity.n > KEEP_IDENTITY_ROWS ? thinIdentity(u.identity) : u.identity], evals: u.evals, attentionSteps: [...u.attentionSteps], problems: u.problems, ended: u.ended || !this.beingWritten };
       if (u.meta) this.listing = { ...this.listing, meta: u.meta, ended: u.meta.endedAt !== undefined };
     }
     return this.data;
@@ -215,7 +235,10 @@ export class StoredRun {
     let update: StepsAppended | undefined;
     if (any) {
       if (u.scalars.n > 0) d.scalars.push(u.scalars);
-      if (u.identity.n > 0) d.identity.push(u.identity);
+      if (u.identity.n > 0) {
+        d.identity.push(u.identity);
+        if (d.identity.reduce((a, p) => a + p.n, 0) > KEEP_IDENTITY_ROWS) d.identity = [thinIdentity(concatIdentity(d.identity))];
+      }
       d.evals.push(...u.evals);
       d.attentionSteps.push(...newFrames);
       update = { type: 'stepsAppended', runId: this.id, scalars: toScalarChunk(u.scalars), evals: u.evals.map((e) => ({ ...e })), attentionSteps: [...newFrames], identity: identityPoints(u.identity) };
