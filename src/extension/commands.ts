@@ -280,8 +280,23 @@ export class Commands extends Disposable {
   }
 
   /** A tree command's run; says why when it cannot act (no run, or no run folder). */
-  private savedTarget(arg: unknown, verb: string): AnyRun | undefined {
-    const run = this.target(arg, verb);
+  /** The run a run-folder command acts on: the one passed (tree item), else a pick of every run (from the palette). */
+  private async chosenRun(arg: unknown, verb: string, title: string): Promise<AnyRun | undefined> {
+    if (arg !== undefined) return this.target(arg, verb);
+    const runs = [...this.d.catalog.list()].reverse();
+    if (runs.length === 0) {
+      void vscode.window.showInformationMessage(`${PREFIX}: there is no run to ${verb}.`);
+      return undefined;
+    }
+    const pick = await vscode.window.showQuickPick(
+      runs.map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, run: r })),
+      { title: `${PREFIX}: ${title}`, placeHolder: `Choose the run to ${verb}` },
+    );
+    return pick?.run;
+  }
+
+  private async savedTarget(arg: unknown, verb: string, title: string): Promise<AnyRun | undefined> {
+    const run = await this.chosenRun(arg, verb, title);
     if (run && !run.dir) {
       void vscode.window.showInformationMessage(`${PREFIX}: run ${run.name} has no run folder (it was launched before attentionLens.runsFolder could be written), so there is nothing to ${verb}.`);
       return undefined;
@@ -296,7 +311,7 @@ export class Commands extends Disposable {
   }
 
   private async renameRun(arg: unknown): Promise<void> {
-    const run = this.savedTarget(arg, 'rename');
+    const run = await this.savedTarget(arg, 'rename', 'Rename Run');
     if (!run) return;
     const name = await vscode.window.showInputBox({
       title: `${PREFIX}: Rename Run`,
@@ -313,7 +328,7 @@ export class Commands extends Disposable {
   }
 
   private async editRunNote(arg: unknown): Promise<void> {
-    const run = this.savedTarget(arg, 'annotate');
+    const run = await this.savedTarget(arg, 'annotate', 'Edit Run Note');
     if (!run) return;
     const note = await vscode.window.showInputBox({
       title: `${PREFIX}: Edit Run Note — ${run.name}`,
@@ -329,7 +344,7 @@ export class Commands extends Disposable {
   }
 
   private async deleteRun(arg: unknown): Promise<void> {
-    const run = this.target(arg, 'delete');
+    const run = await this.chosenRun(arg, 'delete', 'Delete Run');
     if (!run) return;
     if (this.d.catalog.isTraining(run)) {
       void vscode.window.showWarningMessage(`${PREFIX}: run ${run.name} is still training${isStored(run) ? ' in another process' : ''}. Stop it before deleting it.`);
@@ -347,7 +362,7 @@ export class Commands extends Disposable {
   }
 
   private async revealRunFolder(arg: unknown): Promise<void> {
-    const run = this.savedTarget(arg, 'reveal');
+    const run = await this.savedTarget(arg, 'reveal', 'Reveal Run Folder');
     if (!run?.dir) return;
     const uri = vscode.Uri.file(run.dir);
     // In a browser (code-server, vscode.dev) there is no OS file manager: reveal it in the Explorer.

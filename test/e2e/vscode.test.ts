@@ -528,3 +528,55 @@ test('Save PNG on the dashboard\'s loss chart writes a PNG of the chart through 
     throw e;
   }
 });
+
+/** The run folders' meta.json, by run name. */
+function storedMetas(): Map<string, { dir: string; meta: { name: string; note?: string } }> {
+  const runs = path.join(workspace, '.attention-lens', 'runs');
+  const out = new Map<string, { dir: string; meta: { name: string; note?: string } }>();
+  for (const id of fs.existsSync(runs) ? fs.readdirSync(runs) : []) {
+    const f = path.join(runs, id, 'meta.json');
+    if (!fs.existsSync(f)) continue;
+    const meta = JSON.parse(fs.readFileSync(f, 'utf8')) as { name: string; note?: string };
+    out.set(meta.name, { dir: path.join(runs, id), meta });
+  }
+  return out;
+}
+
+/** Type into the input box showing `prompt` (replacing its value) and press Enter. */
+async function answerInputBox(prompt: string, value: string): Promise<void> {
+  // The input box reuses the quick pick's widget: wait for its own prompt, not just an input.
+  await page.locator('.quick-input-widget .quick-input-message', { hasText: prompt }).first().waitFor({ state: 'visible', timeout: 10000 });
+  const input = page.locator('.quick-input-widget input').first();
+  await input.fill(value);
+  await page.keyboard.press('Enter');
+}
+
+test('Rename Run, Edit Run Note and Delete Run (with its confirmation) from the palette change the run folders and the Runs tree', async () => {
+  try {
+    await commandAndPick('Attention Lens: Rename Run', 'long-watch', 'Choose the run to rename');
+    await answerInputBox('display name', 'long-watch (baseline)');
+    await waitFor('meta.json to hold the new name', () => storedMetas().has('long-watch (baseline)') || undefined, 10000);
+    await runCommand('View: Show Attention Lens');
+    await waitFor('the Runs tree to show the new name', async () => /stopped/.test(await treeRowText('long-watch (baseline)')) || undefined, 15000);
+
+    await commandAndPick('Attention Lens: Edit Run Note', 'long-watch (baseline)', 'Choose the run to annotate');
+    await answerInputBox('free-text note', 'keys trainable; compare with keys frozen');
+    await waitFor('meta.json to hold the note', () => storedMetas().get('long-watch (baseline)')?.meta.note === 'keys trainable; compare with keys frozen' || undefined, 10000);
+
+    const doomed = storedMetas().get('lu-fc-fast');
+    assert.ok(doomed, 'lu-fc-fast has a folder');
+    await commandAndPick('Attention Lens: Delete Run', 'lu-fc-fast', 'Choose the run to delete');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 10000 });
+    assert.match(await dialog.innerText(), /Delete run lu-fc-fast\?/);
+    assert.ok(fs.existsSync(doomed.dir), 'nothing is deleted before the confirmation');
+    await dialog.locator('.monaco-button', { hasText: 'Delete' }).first().click();
+    await waitFor('the folder to be deleted', () => !fs.existsSync(doomed.dir) || undefined, 10000);
+    await waitFor('the Runs tree to drop the run', async () => (await page.locator('.monaco-list-row:visible', { hasText: 'lu-fc-fast' }).count()) === 0 || undefined, 15000);
+    assert.ok(storedMetas().has('long-watch (baseline)'), 'the other run stays');
+    await shot('e2e-rename-note-delete');
+  } catch (e) {
+    await shot('e2e-failure-rename-note-delete');
+    throw e;
+  }
+});
