@@ -246,7 +246,8 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         opt(v['latestAttention'], isAttentionFrame) &&
         Array.isArray(v['identity']) &&
         v['identity'].every(isIdentityPoint) &&
-        opt(v['seq'], isNat)
+        opt(v['seq'], isNat) &&
+        opt(v['lastWallTime'], isFinNum)
       );
     case 'statusChanged':
       return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary);

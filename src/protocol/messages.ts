@@ -195,6 +195,8 @@ export type HostToWebview =
        * that cannot keep up never builds a backlog (which would also delay VS Code itself).
        */
       seq?: number;
+      /** Date.now() in the trainer when it finished the update's last step (to measure step → screen). */
+      lastWallTime?: number;
     }
   | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData }
   /** Reply to `requestAttention`. */

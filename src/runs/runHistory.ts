@@ -224,6 +224,8 @@ export class RunHistory {
   private drained = { scalars: 0, evals: 0, attention: 0, identity: 0 };
   /** The run info arrived and no update has carried it yet (a webview may have had a snapshot without it). */
   private infoPending = false;
+  /** The trainer's wall clock at the last step (when it sends one). */
+  private lastWallTime: number | undefined;
 
   /** Steps recorded. */
   get length(): number {
@@ -291,6 +293,7 @@ export class RunHistory {
     this.ensureGroups(d.gradNorms.length);
     if (d.weightNorms.length !== d.gradNorms.length) throw new Error('gradNorms and weightNorms differ in length');
     if (d.identity) this.ensureIdentity(d.identity);
+    this.lastWallTime = d.wallTime;
     this.stepCol.push1(d.step);
     this.lossCol.push1(d.loss);
     this.accCol.push1(d.trainAccuracy);
@@ -443,6 +446,7 @@ export class RunHistory {
     };
     if (d.attention < this.attentionSteps.length) msg.latestAttention = this.latestAttention()!;
     if (this.infoPending && this.info) msg.info = this.info;
+    if (this.lastWallTime !== undefined && d.scalars < this.length) msg.lastWallTime = this.lastWallTime;
     this.infoPending = false;
     this.drained = { scalars: this.length, evals: this.evals.length, attention: this.attentionSteps.length, identity: this.idStep.length };
     this.letGo();

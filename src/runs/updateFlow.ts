@@ -53,6 +53,8 @@ export function mergeStepsAppended(a: StepsAppended, b: StepsAppended): StepsApp
   if (latest) m.latestAttention = latest;
   const info = b.info ?? a.info;
   if (info) m.info = info;
+  const wall = b.lastWallTime ?? a.lastWallTime;
+  if (wall !== undefined) m.lastWallTime = wall;
   return m;
 }
 

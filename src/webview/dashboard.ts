@@ -45,6 +45,9 @@ export class Dashboard {
   readonly store = new RunStore();
   private theme: Theme;
   private readonly scheduler = new FrameScheduler((d) => this.render(d));
+  /** Trainer wall time of the oldest update not yet painted; ms from it to its paint, recent ones. */
+  private unpaintedWall: number | undefined;
+  private readonly latencies: number[] = [];
   private lastIdentityRender = -Infinity;
   private identityTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly scrub = new Scrubber();
@@ -181,6 +184,7 @@ export class Dashboard {
 
   receive(msg: HostToWebview): void {
     const r = this.store.apply(msg);
+    if (msg.type === 'stepsAppended' && msg.lastWallTime !== undefined) this.unpaintedWall ??= msg.lastWallTime;
     if (r.warning !== undefined) console.warn(`[attention-lens] ${r.warning}`);
     if ((r.changed & Changed.Run) !== 0) this.onNewRun();
     if ((r.changed & Changed.Loaded) !== 0 && msg.type === 'attentionLoaded') {
@@ -308,6 +312,12 @@ export class Dashboard {
   // ─── rendering ──────────────────────────────────────────────────────────────────────
 
   private render(d: number): void {
+    if (this.unpaintedWall !== undefined) {
+      // Trainer finished a step → this frame paints it (the oldest unpainted update's last step).
+      this.latencies.push(Date.now() - this.unpaintedWall);
+      if (this.latencies.length > 2000) this.latencies.splice(0, 1000);
+      this.unpaintedWall = undefined;
+    }
     const s = this.store;
     const hasRun = s.runId !== undefined;
     setHidden(this.empty, hasRun || s.protocolError !== undefined);
@@ -563,6 +573,7 @@ export class Dashboard {
       },
       shownStep: () => this.shown?.step,
       scrubber: () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
+      stepLatencies: () => [...this.latencies],
     };
   }
 

@@ -51,6 +51,8 @@ export interface AttentionLensHooks {
   scrubber(): { live: boolean; step: number | undefined; stops: number };
   /** Compare view: per run, the step of the frame on screen. */
   shownSteps?(): Record<string, number | undefined>;
+  /** Dashboard: ms from the trainer finishing an update's last step to the repaint showing it (recent repaints). */
+  stepLatencies?(): number[];
   /** Compare view: the charts' zoomed step range (undefined: all steps). */
   zoom?(): { x0: number; x1: number } | undefined;
   setZoom?(z: { x0: number; x1: number } | undefined): void;

@@ -56,6 +56,8 @@ test('merging updates keeps every step, eval and capture in order; the latest fr
   assert.equal(m.identity[m.identity.length - 1]!.step, 3000);
   assert.ok(isHostToWebview(m));
   assert.throws(() => mergeStepsAppended(update(1, 2), { ...update(3, 4), runId: 'other' }), /cannot merge/);
+  assert.equal(mergeStepsAppended({ ...update(1, 2), lastWallTime: 5 }, { ...update(3, 4), lastWallTime: 9 }).lastWallTime, 9, 'the trainer clock of the last step');
+  assert.equal(mergeStepsAppended({ ...update(1, 2), lastWallTime: 5 }, update(3, 4)).lastWallTime, 5);
 });
 
 test('UpdateFlow: two unanswered at most; what comes meanwhile is merged and sent on the next answer', () => {

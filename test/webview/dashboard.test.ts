@@ -199,10 +199,15 @@ test('2. the charts hold every streamed step and the header shows the last one',
   for (const b of ['al-pause', 'al-resume', 'al-stepbtn', 'al-stop']) assert.equal(await p.page.locator(`vscode-button.${b}`).evaluate((el) => (el as HTMLElement & { disabled: boolean }).disabled), true, `${b} disabled when completed`);
 
   // Flow control: a numbered update is answered with `applied` once taken in; unnumbered ones are not.
-  await deliver(p.page, { ...lu.appended(1401, 1410), seq: 7 });
+  // The trainer's clock at the update's last step (sent 400 ms "ago"): the repaint records how long it took to reach the screen.
+  const wall = await p.page.evaluate(() => Date.now() - 400);
+  await deliver(p.page, { ...lu.appended(1401, 1410), seq: 7, lastWallTime: wall });
   const answers = (await posted(p.page)).filter((m) => m.type === 'applied');
   assert.deepEqual(answers, [{ type: 'applied', seq: 7 }]);
   assert.equal(await hooks(p.page, (al) => al.store.step.length), 1410);
+  const lat = await hooks(p.page, (al) => al.stepLatencies?.() ?? []);
+  assert.equal(lat.length, 1, 'one repaint measured');
+  assert.ok(lat[0]! >= 400 && lat[0]! < 5000, `step → screen ${lat[0]} ms`);
   assert.deepEqual(p.errors, []);
   await close(p);
 });
