@@ -52,8 +52,14 @@ async function hostBench(): Promise<Record<string, string>> {
       if (w !== undefined) latencies.push(now - w);
     }
   });
+  await new Promise((r) => setTimeout(r, 1000));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const s0 = run.step;
   await new Promise((r) => setTimeout(r, quick ? 2000 : 5000));
-  const stepsPerSec = run.step / ((Date.now() - run.startedAt) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const hostCpu = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
+  const stepsPerSec = ((run.step - s0) * 1000) / (performance.now() - t0);
   const pauses: number[] = [];
   const afterReceipt: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -85,6 +91,7 @@ async function hostBench(): Promise<Record<string, string>> {
   return {
     'host: steps trained / recorded / gaps': `${run.step} / ${sc.n} / ${gaps}`,
     'host: trainer speed (steps/s, 8 probes captured every step)': stepsPerSec.toFixed(0),
+    'host: the host process\'s CPU while it streams (share of one core; µs per step)': `${(hostCpu * 100).toFixed(0)} % (${((hostCpu * 1e6) / stepsPerSec).toFixed(0)} µs)`,
     'host: trainer step → update leaves the host, p50 / p95 (ms)': `${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)}`,
     'host: updates per second / steps per update (median)': `${(updateSizes.length / ((Date.now() - run.startedAt) / 1000)).toFixed(1)} / ${pct(updateSizes, 50)}`,
     'pause: steps trained after the trainer received it (5 pauses)': afterReceipt.join(', '),

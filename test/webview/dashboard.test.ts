@@ -288,17 +288,23 @@ test('4. a snapshot after a reload restores charts, heatmap, step and the scrubb
   await deliver(page, lu.snapshot(300), lu.appended(301, 400));
   await scrubTo(page, 200);
   await deliver(page, { type: 'attentionLoaded', runId: lu.runId, frame: lu.frame(200) });
-  const capture = async () => ({
-    step: await text(page, '.al-step'),
-    loss: await text(page, '.al-loss'),
-    status: await text(page, '.al-status'),
-    name: await text(page, '.al-run-name'),
-    charts: await hooks(page, (al) => ['loss', 'accuracy', 'gradients', 'identity'].map((c) => al.chartData(c))),
-    heat: await heatPixels(page, 'lu'),
-    scrubber: await hooks(page, (al) => al.scrubber()),
-    shown: await hooks(page, (al) => al.shownStep()),
-    label: await text(page, '.al-scrub-label'),
-  });
+  const capture = async () => {
+    // The identity scatter redraws at most every 250 ms while points stream in; let a deferred
+    // redraw happen before reading the charts.
+    await page.waitForTimeout(300);
+    await settle(page);
+    return {
+      step: await text(page, '.al-step'),
+      loss: await text(page, '.al-loss'),
+      status: await text(page, '.al-status'),
+      name: await text(page, '.al-run-name'),
+      charts: await hooks(page, (al) => ['loss', 'accuracy', 'gradients', 'identity'].map((c) => al.chartData(c))),
+      heat: await heatPixels(page, 'lu'),
+      scrubber: await hooks(page, (al) => al.scrubber()),
+      shown: await hooks(page, (al) => al.shownStep()),
+      label: await text(page, '.al-scrub-label'),
+    };
+  };
   const beforeReload = await capture();
   assert.equal(beforeReload.shown, 200);
 
