@@ -247,7 +247,8 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         Array.isArray(v['identity']) &&
         v['identity'].every(isIdentityPoint) &&
         opt(v['seq'], isNat) &&
-        opt(v['lastWallTime'], isFinNum)
+        opt(v['lastWallTime'], isFinNum) &&
+        opt(v['postedAt'], isFinNum)
       );
     case 'statusChanged':
       return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary);

@@ -197,6 +197,8 @@ export type HostToWebview =
       seq?: number;
       /** Date.now() in the trainer when it finished the update's last step (to measure step → screen). */
       lastWallTime?: number;
+      /** Date.now() in the host when it posted this update (to measure the hop to the page). */
+      postedAt?: number;
     }
   | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData }
   /** Reply to `requestAttention`. */

@@ -108,6 +108,6 @@ export class UpdateFlow {
   }
 
   private sendNow(msg: StepsAppended): void {
-    this.send({ ...msg, seq: ++this.seq });
+    this.send({ ...msg, seq: ++this.seq, postedAt: Date.now() });
   }
 }

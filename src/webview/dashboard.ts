@@ -48,6 +48,8 @@ export class Dashboard {
   /** Trainer wall time of the oldest update not yet painted; ms from it to its paint, recent ones. */
   private unpaintedWall: number | undefined;
   private readonly latencies: number[] = [];
+  /** ms from the host posting an update to this page receiving it, recent ones. */
+  private readonly hops: number[] = [];
   private lastIdentityRender = -Infinity;
   private identityTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly scrub = new Scrubber();
@@ -184,7 +186,13 @@ export class Dashboard {
 
   receive(msg: HostToWebview): void {
     const r = this.store.apply(msg);
-    if (msg.type === 'stepsAppended' && msg.lastWallTime !== undefined) this.unpaintedWall ??= msg.lastWallTime;
+    if (msg.type === 'stepsAppended') {
+      if (msg.lastWallTime !== undefined) this.unpaintedWall ??= msg.lastWallTime;
+      if (msg.postedAt !== undefined) {
+        this.hops.push(Date.now() - msg.postedAt);
+        if (this.hops.length > 2000) this.hops.splice(0, 1000);
+      }
+    }
     if (r.warning !== undefined) console.warn(`[attention-lens] ${r.warning}`);
     if ((r.changed & Changed.Run) !== 0) this.onNewRun();
     if ((r.changed & Changed.Loaded) !== 0 && msg.type === 'attentionLoaded') {
@@ -574,6 +582,7 @@ export class Dashboard {
       shownStep: () => this.shown?.step,
       scrubber: () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
       stepLatencies: () => [...this.latencies],
+      hopLatencies: () => [...this.hops],
     };
   }
 

@@ -53,6 +53,8 @@ export interface AttentionLensHooks {
   shownSteps?(): Record<string, number | undefined>;
   /** Dashboard: ms from the trainer finishing an update's last step to the repaint showing it (recent repaints). */
   stepLatencies?(): number[];
+  /** Dashboard: ms from the host posting an update to the page receiving it (recent updates). */
+  hopLatencies?(): number[];
   /** Compare view: the charts' zoomed step range (undefined: all steps). */
   zoom?(): { x0: number; x1: number } | undefined;
   setZoom?(z: { x0: number; x1: number } | undefined): void;

@@ -332,10 +332,12 @@ test('pause stops the steps, step moves exactly one, resume continues, stop ends
 
     // Step → screen through real VS Code: the trainer's clock at each update's last step to the
     // dashboard repaint that shows it (a measurement, printed; the targets live in npm run bench).
-    const lat = (await f.evaluate(() => (window as unknown as { __attentionLens: { stepLatencies?(): number[] } }).__attentionLens.stepLatencies?.() ?? [])).sort((x, y) => x - y);
+    type L = { __attentionLens: { stepLatencies?(): number[]; hopLatencies?(): number[] } };
+    const lat = (await f.evaluate(() => (window as unknown as L).__attentionLens.stepLatencies?.() ?? [])).sort((x, y) => x - y);
+    const hop = (await f.evaluate(() => (window as unknown as L).__attentionLens.hopLatencies?.() ?? [])).sort((x, y) => x - y);
     assert.ok(lat.length > 10, `repaints measured: ${lat.length}`);
-    const pick = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
-    console.log(`# trainer step → dashboard repaint in VS Code (code-server): p50 ${pick(0.5)} ms, p95 ${pick(0.95)} ms over ${lat.length} repaints`);
+    const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+    console.log(`# trainer step → dashboard repaint in VS Code (code-server): p50 ${q(lat, 0.5)} ms, p95 ${q(lat, 0.95)} ms over ${lat.length} repaints; of it host post → page: p50 ${q(hop, 0.5)} ms, p95 ${q(hop, 0.95)} ms over ${hop.length} updates`);
     const isStopped = async () => {
       const st = await dashboardState(f);
       return st.status === 'stopped' ? st : undefined;
