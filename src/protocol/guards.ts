@@ -3,7 +3,7 @@
  * these accepts it; a rejected message is logged and counted by the receiver, never trusted.
  * Guards check shapes deeply enough that the receiver can use the message without casts.
  */
-import { MAX_EXPORT_PNG_BYTES, PNG_SIGNATURE } from './messages';
+import { MAX_EXPORT_PNG_BYTES, MAX_STEPS_PER_MESSAGE, PNG_SIGNATURE } from './messages';
 import type {
   AttentionFrame,
   AttentionMapData,
@@ -136,6 +136,8 @@ export function isTrainerToHost(v: unknown, groups?: number): v is TrainerToHost
       return isRunInfo(v['info']);
     case 'stepCompleted':
       return isStepData(v['data'], groups);
+    case 'stepsCompleted':
+      return Array.isArray(v['data']) && v['data'].length >= 1 && v['data'].length <= MAX_STEPS_PER_MESSAGE && v['data'].every((d) => isStepData(d, groups));
     case 'paused':
       return isNat(v['step']) && isStr(v['reason']);
     case 'resumed':

@@ -127,12 +127,20 @@ export type TrainerToHost =
   | { type: 'trainerReady'; protocolVersion: number; pid: number }
   | { type: 'runStarted'; info: RunInfo }
   | { type: 'stepCompleted'; data: StepData }
+  /**
+   * Several consecutive steps at once (a fast trainer batches what it finished in the last few
+   * ms, at most MAX_STEPS_PER_MESSAGE): the host treats each as a stepCompleted.
+   */
+  | { type: 'stepsCompleted'; data: StepData[] }
   | { type: 'paused'; step: number; reason: string }
   | { type: 'resumed'; step: number }
   | { type: 'runCompleted'; summary: RunSummaryData }
   | { type: 'runStopped'; step: number }
   /** The trainer could not go on (bad config, bad data, an exception); it exits after this. */
   | { type: 'runFailed'; message: string };
+
+/** Steps one stepsCompleted may carry. */
+export const MAX_STEPS_PER_MESSAGE = 4096;
 
 // ─── host → webview ──────────────────────────────────────────────────────────────────
 

@@ -9,7 +9,8 @@
  * final, 'protocolError' for each rejected message, 'log' for stderr/stdout output.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { PROTOCOL_VERSION, type HostToTrainer, type RunInfo, type RunStatus, type RunSummaryData, type TrainerToHost } from '../protocol/messages';
+import * as os from 'node:os';
+import { PROTOCOL_VERSION, type HostToTrainer, type RunInfo, type RunStatus, type RunSummaryData, type StepData, type TrainerToHost } from '../protocol/messages';
 import { isTrainerToHost } from '../protocol/guards';
 
 // ─── A tiny typed event emitter ──────────────────────────────────────────────────────
@@ -54,6 +55,8 @@ export class Emitter<E extends EventMap> {
 export interface RunProcessOptions {
   /** Path of the trainer entry, dist/trainer.js. */
   trainerPath: string;
+  /** 'below-normal' (default): the trainer yields the CPU to the editor; 'normal': as the host. */
+  priority?: 'below-normal' | 'normal';
   /** The run config (validated again by the trainer). */
   config: unknown;
   /** Folder that relative data paths in the config resolve against. */
@@ -113,6 +116,8 @@ export function stderrSummary(tail: string): string {
 export class RunProcess extends Emitter<RunProcessEvents> {
   /** Messages rejected by the guards (or out of order), never trusted. */
   rejectedMessages = 0;
+  /** Messages that passed the guards (a stepsCompleted counts once, however many steps it holds). */
+  acceptedMessages = 0;
   /** The last ~4 KB of the trainer's stderr. */
   stderrTail = '';
   /** Set by runStarted. */
@@ -149,6 +154,16 @@ export class RunProcess extends Emitter<RunProcessEvents> {
       execArgv: opts.execArgv ?? [],
     });
     this.pid = this.child.pid;
+    // Training is background work: below the editor's own processes, so that on a machine with
+    // few cores VS Code, the extension host and the dashboards stay responsive (the trainer
+    // still gets every idle cycle).
+    if (this.pid !== undefined && opts.priority !== 'normal') {
+      try {
+        os.setPriority(this.pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
+      } catch {
+        // not permitted here: train at normal priority
+      }
+    }
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => this.onStderr(chunk));
     this.child.stdout?.setEncoding('utf8');
@@ -253,6 +268,19 @@ export class RunProcess extends Emitter<RunProcessEvents> {
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
+  private acceptStep(data: StepData): void {
+    if (!this.info) {
+      this.reject('trainer sent stepCompleted before runStarted');
+      return;
+    }
+    if (data.step <= this._step) {
+      this.reject(`trainer sent step ${data.step} after step ${this._step}`);
+      return;
+    }
+    this._step = data.step;
+    this.emit('message', { type: 'stepCompleted', data });
+  }
+
   private reject(description: string): void {
     this.rejectedMessages++;
     this.emit('protocolError', description);
@@ -270,6 +298,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
       this.reject(`invalid trainer message: ${describeMessage(m)}`);
       return;
     }
+    this.acceptedMessages++;
     if (!this.ready) {
       if (m.type !== 'trainerReady') {
         this.reject(`trainer sent "${m.type}" before trainerReady`);
@@ -305,16 +334,11 @@ export class RunProcess extends Emitter<RunProcessEvents> {
         this.setStatus('running', undefined);
         return;
       case 'stepCompleted':
-        if (!this.info) {
-          this.reject('trainer sent stepCompleted before runStarted');
-          return;
-        }
-        if (m.data.step <= this._step) {
-          this.reject(`trainer sent step ${m.data.step} after step ${this._step}`);
-          return;
-        }
-        this._step = m.data.step;
-        this.emit('message', m);
+        this.acceptStep(m.data);
+        return;
+      case 'stepsCompleted':
+        // Listeners see each step as its own stepCompleted, as from a trainer that does not batch.
+        for (const d of m.data) this.acceptStep(d);
         return;
       case 'paused':
         this.emit('message', m);

@@ -6,7 +6,7 @@
  * runs (at least every ~10 ms of training) so pause / step / resume / stop arrive promptly.
  * It exits 0 after `runCompleted` or `runStopped`, 1 after `runFailed`.
  */
-import { assertNever, PROTOCOL_VERSION, type HostToTrainer, type TrainerToHost } from '../protocol/messages';
+import { assertNever, PROTOCOL_VERSION, type HostToTrainer, type StepData, type TrainerToHost } from '../protocol/messages';
 import { isHostToTrainer } from '../protocol/guards';
 import { parseRunConfig } from '../trainer/configSchema';
 import { trainerFor } from '../cli/loadConfig';
@@ -30,9 +30,38 @@ function send(msg: TrainerToHost, then?: () => void): void {
   process.send(msg, undefined, undefined, () => then?.());
 }
 
+/**
+ * Steps are sent in batches: what the loop finished within BATCH_MS (at most
+ * MAX_STEPS_PER_MESSAGE) goes as one message, so a fast run costs the host one message every
+ * few ms instead of thousands a second. A batch never waits longer than BATCH_MS (the loop
+ * yields to the event loop after every step, so the timer fires), and everything queued goes
+ * out before a paused, resumed or final message. (At most MAX_BATCH steps, well under the
+ * protocol's MAX_STEPS_PER_MESSAGE.)
+ */
+const BATCH_MS = 4;
+const MAX_BATCH = 256;
+let batch: StepData[] = [];
+let batchTimer: NodeJS.Timeout | undefined;
+
+function queueStep(d: StepData): void {
+  batch.push(d);
+  if (batch.length >= MAX_BATCH) flushSteps();
+  else batchTimer ??= setTimeout(flushSteps, BATCH_MS);
+}
+
+function flushSteps(): void {
+  if (batchTimer !== undefined) clearTimeout(batchTimer);
+  batchTimer = undefined;
+  if (batch.length === 0) return;
+  const data = batch;
+  batch = [];
+  send(data.length === 1 ? { type: 'stepCompleted', data: data[0]! } : { type: 'stepsCompleted', data });
+}
+
 /** Sends the run's last message and exits once it is flushed. */
 function finish(msg: TrainerToHost, code: number): void {
   if (exiting) return;
+  flushSteps();
   exiting = true;
   loop?.stop();
   send(msg, () => process.exit(code));
@@ -76,9 +105,15 @@ function startRun(msg: Extract<HostToTrainer, { type: 'startRun' }>): void {
   const l = (loop = new TrainingLoop(
     t,
     {
-      onStep: (rec) => send({ type: 'stepCompleted', data: stepData(rec) }),
-      onPaused: (step, reason) => send({ type: 'paused', step, reason }),
-      onResumed: (step) => send({ type: 'resumed', step }),
+      onStep: (rec) => queueStep(stepData(rec)),
+      onPaused: (step, reason) => {
+        flushSteps();
+        send({ type: 'paused', step, reason });
+      },
+      onResumed: (step) => {
+        flushSteps();
+        send({ type: 'resumed', step });
+      },
     },
     () => new Promise<void>((resolve) => setImmediate(resolve)),
     // Yield to the event loop after every step, so a pause or stop that has arrived takes

@@ -121,6 +121,26 @@ test('a run to completion: completed with its summary, every step, captures and 
   assert.deepEqual(run.statusMessage(), { type: 'statusChanged', runId: run.id, status: 'completed', step: 300, summary: run.summary });
 });
 
+test('a fast trainer batches its steps: far fewer messages than steps, every step once and in order', async () => {
+  const config = presetConfig('lu-fc-fast');
+  config.training.epochs = 3000;
+  const run = manager.launch({ config, baseDir });
+  const seen: number[] = [];
+  run.process.on('message', (m) => {
+    if (m.type === 'stepCompleted') seen.push(m.data.step);
+  });
+  await until(() => seen.length > 0, 'the first step');
+  if (run.process.pid !== undefined && seen.length < 3000) {
+    assert.equal(os.getPriority(run.process.pid), os.constants.priority.PRIORITY_BELOW_NORMAL, 'the trainer runs below normal priority');
+  }
+  assert.equal(await run.finished, 'completed');
+  assert.deepEqual(seen, Array.from({ length: 3000 }, (_, i) => i + 1), 'listeners see every step as its own stepCompleted');
+  assertContiguous(run);
+  assert.equal(run.process.rejectedMessages, 0);
+  // trainerReady, runStarted, runCompleted and the step batches (a batch holds what ~4 ms of training finished).
+  assert.ok(run.process.acceptedMessages < 3000 * 0.75, `${run.process.acceptedMessages} messages for 3,000 steps`);
+});
+
 test('four runs at once, each in its own process, all complete', async () => {
   const runs = [1, 2, 3, 4].map((seed) => {
     const config = presetConfig('lu-fc-fast');

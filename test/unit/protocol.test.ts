@@ -10,7 +10,7 @@ import * as v8 from 'node:v8';
 import { presetConfig } from '../../src/trainer/presets';
 import { buildTrainer } from '../../src/trainer/setup';
 import type { StepRecord } from '../../src/trainer/train';
-import { PROTOCOL_VERSION, type HostToTrainer, type HostToWebview, type RunInfo, type StepData, type TrainerToHost, type WebviewToHost } from '../../src/protocol/messages';
+import { MAX_STEPS_PER_MESSAGE, PROTOCOL_VERSION, type HostToTrainer, type HostToWebview, type RunInfo, type StepData, type TrainerToHost, type WebviewToHost } from '../../src/protocol/messages';
 import { isHostToTrainer, isHostToWebview, isTrainerToHost, isWebviewToHost } from '../../src/protocol/guards';
 import { runInfo, stepData, summaryData } from '../../src/trainer-process/convert';
 import { RunHistory } from '../../src/runs/runHistory';
@@ -50,6 +50,7 @@ const goodTrainerToHost: TrainerToHost[] = [
   { type: 'stepCompleted', data: first },
   { type: 'stepCompleted', data: withEval },
   { type: 'stepCompleted', data: steps[1]! },
+  { type: 'stepsCompleted', data: [first, withEval, steps[1]!] },
   { type: 'paused', step: 3, reason: 'step 3: loss is NaN' },
   { type: 'resumed', step: 3 },
   { type: 'runCompleted', summary: summaryData(trainer.summary()) },
@@ -85,6 +86,10 @@ test('trainer → host: garbage is rejected', () => {
     ['unknown type', { type: 'stepDone', data: first }],
     ['type not a string', { type: 7 }],
     ['JSON round trip (typed arrays become objects)', JSON.parse(JSON.stringify({ type: 'stepCompleted', data: first }))],
+    ['stepsCompleted with no steps', { type: 'stepsCompleted', data: [] }],
+    ['stepsCompleted with one step not an array', { type: 'stepsCompleted', data: first }],
+    ['stepsCompleted with one bad step', { type: 'stepsCompleted', data: [first, (step((d) => (d['loss'] = '1')) as { data: unknown }).data] }],
+    ['stepsCompleted over MAX_STEPS_PER_MESSAGE', { type: 'stepsCompleted', data: new Array(MAX_STEPS_PER_MESSAGE + 1).fill(first) }],
     ['gradNorms as number[]', step((d) => (d['gradNorms'] = Array.from(first.gradNorms)))],
     ['weightNorms as Float32Array', step((d) => (d['weightNorms'] = Float32Array.from(first.weightNorms)))],
     ['gradNorms longer than the groups', step((d) => ((d['gradNorms'] = new Float64Array(G + 1)), (d['weightNorms'] = new Float64Array(G + 1))))],
