@@ -29,8 +29,13 @@ export class CurrentRunView extends Disposable implements vscode.WebviewViewProv
   resolveWebviewView(view: vscode.WebviewView): void {
     view.webview.options = webviewOptions(this.extensionUri);
     this.bridge?.dispose();
-    const bridge = new WebviewBridge(view.webview, this.host, this.initialRunId(), (id) =>
-      missingRunSnapshot(id, 'No run yet: launch one with “Attention Lens: Launch Run”.'),
+    const bridge = new WebviewBridge(
+      view.webview,
+      this.host,
+      this.initialRunId(),
+      (id) => missingRunSnapshot(id, 'No run yet: launch one with “Attention Lens: Launch Run”.'),
+      // A sparkline and one heatmap: four updates a second, leaving the transport to the dashboards.
+      250,
     );
     this.bridge = bridge;
     view.webview.html = renderWebview(view.webview, this.extensionUri, 'sidebar', 'Current Run');

@@ -26,7 +26,7 @@ export class WebviewBridge extends Disposable {
   private runId: string | undefined;
   rejectedMessages = 0;
   /** Updates go out as the page takes them in (see UpdateFlow). */
-  private readonly flow = new UpdateFlow((msg) => void this.post(msg));
+  private readonly flow: UpdateFlow;
   /** While a snapshot is taken: updates it flushes are in it already. */
   private snapshotting = false;
 
@@ -36,9 +36,13 @@ export class WebviewBridge extends Disposable {
     runId: string | undefined,
     /** A snapshot to show when the run is not (or no longer) known. */
     private readonly missing: (runId: string | undefined) => RunSnapshot,
+    /** At least this long between two updates (the side view shows little: a few a second will do). */
+    minUpdateIntervalMs = 0,
   ) {
     super();
     this.runId = runId;
+    this.flow = new UpdateFlow((msg) => void this.post(msg), 2, minUpdateIntervalMs);
+    this._register(toDisposable(() => this.flow.dispose()));
     this._register(webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
     this._register(
       toDisposable(

@@ -66,10 +66,15 @@ export class UpdateFlow {
   /** Updates merged into a pending one so far (diagnostics). */
   merged = 0;
 
+  private lastSent = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
   constructor(
     private readonly send: (msg: StepsAppended) => void,
     /** Updates that may be unanswered at once. */
     readonly window = 2,
+    /** At least this long between two updates (a page that shows little needs few). */
+    readonly minIntervalMs = 0,
   ) {}
 
   /** Updates sent and not yet answered. */
@@ -87,27 +92,61 @@ export class UpdateFlow {
     if (waiting) {
       this.pending.set(msg.runId, mergeStepsAppended(waiting, msg));
       this.merged++;
-    } else if (this.pending.size === 0 && this.unanswered < this.window) this.sendNow(msg);
+    } else if (this.pending.size === 0 && this.unanswered < this.window && this.dueIn() <= 0) this.sendNow(msg);
     else this.pending.set(msg.runId, msg);
+    this.schedule();
   }
 
   /** The page answered update `seq` (and so every one before it). */
   ack(seq: number): void {
     if (seq > this.acked && seq <= this.seq) this.acked = seq;
-    for (const [runId, msg] of this.pending) {
-      if (this.unanswered >= this.window) break;
-      this.pending.delete(runId);
-      this.sendNow(msg);
-    }
+    this.drain();
   }
 
   /** The page was sent a snapshot (which holds everything so far): nothing is outstanding. */
   reset(): void {
     this.pending.clear();
     this.acked = this.seq;
+    this.cancel();
+  }
+
+  /** Stops the interval timer (the page is gone). */
+  dispose(): void {
+    this.pending.clear();
+    this.cancel();
+  }
+
+  private dueIn(): number {
+    return this.lastSent + this.minIntervalMs - performance.now();
+  }
+
+  private drain(): void {
+    if (this.dueIn() > 0) return this.schedule();
+    for (const [runId, msg] of this.pending) {
+      if (this.unanswered >= this.window) break;
+      this.pending.delete(runId);
+      this.sendNow(msg);
+      if (this.minIntervalMs > 0) break;
+    }
+    this.schedule();
+  }
+
+  /** With a minimum interval: wake when the next pending update is due. */
+  private schedule(): void {
+    if (this.minIntervalMs <= 0 || this.timer !== undefined || this.pending.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.drain();
+    }, Math.max(0, this.dueIn()));
+  }
+
+  private cancel(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private sendNow(msg: StepsAppended): void {
+    this.lastSent = performance.now();
     this.send({ ...msg, seq: ++this.seq, postedAt: Date.now() });
   }
 }

@@ -138,3 +138,23 @@ test('UpdateFlow with several runs (a compare view): each run’s waiting update
     ],
   );
 });
+
+test('UpdateFlow with a minimum interval: what comes sooner waits, merged, and goes out when due', async () => {
+  const sent: StepsAppended[] = [];
+  const flow = new UpdateFlow((m) => sent.push(m), 2, 100);
+  flow.push(update(1, 10));
+  assert.equal(sent.length, 1, 'the first goes at once');
+  flow.ack(1);
+  flow.push(update(11, 20));
+  flow.push(update(21, 30));
+  assert.equal(sent.length, 1, 'the next waits for the interval, although the window is open');
+  const t0 = Date.now();
+  while (sent.length < 2 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sent.length, 2);
+  assert.ok(Date.now() - t0 >= 80, 'not before the interval');
+  assert.deepEqual(Array.from(sent[1]!.scalars.step), Array.from({ length: 20 }, (_, i) => i + 11), 'both waiting updates, merged');
+  flow.push(update(31, 40));
+  flow.dispose();
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(sent.length, 2, 'nothing after dispose');
+});
