@@ -355,6 +355,7 @@ export class Commands extends Disposable {
     if (choice !== 'Delete') return;
     try {
       this.d.catalog.delete(run);
+      this.d.dashboards.close(run.id);
       this.d.log.info(`deleted run ${run.name}${run.dir ? ` (${run.dir})` : ''}`);
     } catch (e) {
       this.report(`could not delete ${run.name}`, e);

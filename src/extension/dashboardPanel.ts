@@ -73,6 +73,11 @@ export class DashboardPanels extends Disposable implements vscode.WebviewPanelSe
     this.panels.set(key, new DashboardPanel(panel, runId, this.host, this.extensionUri, () => this.panels.delete(key)));
   }
 
+  /** Closes the run's dashboard, if open (the run was deleted). */
+  close(runId: string): void {
+    this.panels.get(runId)?.panel.dispose();
+  }
+
   /** Open panels (tests and the status bar read this). */
   get count(): number {
     return this.panels.size;

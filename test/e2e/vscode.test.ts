@@ -577,6 +577,7 @@ test('Rename Run, Edit Run Note and Delete Run (with its confirmation) from the 
     await answerInputBox('free-text note', 'keys trainable; compare with keys frozen');
     await waitFor('meta.json to hold the note', () => storedMetas().get('long-watch (baseline)')?.meta.note === 'keys trainable; compare with keys frozen' || undefined, 10000);
 
+    assert.ok((await page.locator('.tab', { hasText: 'Attention: lu-fc-fast' }).count()) > 0, 'its dashboard is open before the delete');
     const doomed = storedMetas().get('lu-fc-fast');
     assert.ok(doomed, 'lu-fc-fast has a folder');
     await commandAndPick('Attention Lens: Delete Run', 'lu-fc-fast', 'Choose the run to delete');
@@ -588,6 +589,7 @@ test('Rename Run, Edit Run Note and Delete Run (with its confirmation) from the 
     await waitFor('the folder to be deleted', () => !fs.existsSync(doomed.dir) || undefined, 10000);
     await waitFor('the Runs tree to drop the run', async () => (await page.locator('.monaco-list-row:visible', { hasText: 'lu-fc-fast' }).count()) === 0 || undefined, 15000);
     assert.ok(storedMetas().has('long-watch (baseline)'), 'the other run stays');
+    await waitFor('the deleted run’s dashboard to close', async () => (await page.locator('.tab', { hasText: 'Attention: lu-fc-fast' }).count()) === 0 || undefined, 10000);
     await shot('e2e-rename-note-delete');
   } catch (e) {
     await shot('e2e-failure-rename-note-delete');
