@@ -4,7 +4,7 @@
  * or read back from its run folder, and otherwise says that the run is gone.
  */
 import * as vscode from 'vscode';
-import { Disposable } from './dispose';
+import { Disposable, toDisposable } from './dispose';
 import { missingRunSnapshot, WebviewBridge, type BridgeHost } from './webviewBridge';
 import { renderWebview, webviewOptions } from './webviewContent';
 
@@ -28,6 +28,12 @@ class DashboardPanel extends Disposable {
       ),
     );
     panel.webview.html = renderWebview(panel.webview, extensionUri, 'dashboard', panel.title);
+    // The tab follows a rename.
+    const retitle = (run: { id: string; name: string }) => {
+      if (run.id === runId && panel.title !== `Attention: ${run.name}`) panel.title = `Attention: ${run.name}`;
+    };
+    this._register(toDisposable(host.manager.on('runChanged', retitle)));
+    this._register(toDisposable(host.catalog.on('runChanged', retitle)));
     this._register(panel.onDidDispose(() => {
       onDispose();
       this.dispose();
@@ -69,6 +75,9 @@ export class DashboardPanels extends Disposable implements vscode.WebviewPanelSe
 
   private track(panel: vscode.WebviewPanel, runId: string | undefined): void {
     const key = runId ?? `orphan-${Math.random()}`;
+    // A panel restored after a reload keeps its old title: the run may have been renamed since.
+    const run = runId !== undefined ? this.host.catalog.get(runId) : undefined;
+    if (run && panel.title !== `Attention: ${run.name}`) panel.title = `Attention: ${run.name}`;
     this.panels.get(key)?.dispose();
     this.panels.set(key, new DashboardPanel(panel, runId, this.host, this.extensionUri, () => this.panels.delete(key)));
   }

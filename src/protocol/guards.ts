@@ -224,6 +224,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         isInt(v['protocolVersion']) &&
         isObj(s) &&
         isStr(s['runId']) &&
+        opt(s['name'], isStr) &&
         isStr(s['status']) &&
         STATUSES.includes(s['status']) &&
         opt(s['info'], isRunInfo) &&
@@ -253,7 +254,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         opt(v['postedAt'], isFinNum)
       );
     case 'statusChanged':
-      return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary);
+      return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary) && opt(v['name'], isStr);
     case 'attentionLoaded':
       return isStr(v['runId']) && isAttentionFrame(v['frame']);
     case 'protocolMismatch':

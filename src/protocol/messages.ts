@@ -169,6 +169,8 @@ export interface IdentityPoint extends IdentityData {
 /** Everything the dashboard shows of a run, for a (re)opened webview. */
 export interface RunSnapshot {
   runId: string;
+  /** The run's display name (the Runs view's; Rename changes it), when it differs from info.name or may. */
+  name?: string;
   status: RunStatus;
   statusReason?: string;
   info: RunInfo | undefined;
@@ -208,7 +210,7 @@ export type HostToWebview =
       /** Date.now() in the host when it posted this update (to measure the hop to the page). */
       postedAt?: number;
     }
-  | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData }
+  | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData; name?: string }
   /** Reply to `requestAttention`. */
   | { type: 'attentionLoaded'; runId: string; frame: AttentionFrame }
   /** The webview spoke another protocol version. */

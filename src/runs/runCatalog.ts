@@ -123,7 +123,14 @@ export class RunCatalog extends Emitter<RunCatalogEvents> {
   /** Renames a run: its display name and meta.json `name`; the folder keeps its name. */
   rename(run: AnyRun, name: string): void {
     this.annotate(run, { name });
-    if (!isStored(run)) run.name = name;
+    if (isStored(run)) {
+      const now = this.get(run.id);
+      if (now && isStored(now)) this.emit('runChanged', now);
+    }
+    else {
+      run.name = name;
+      this.manager.touched(run);
+    }
   }
 
   /** Sets (or, with '', removes) the run's free-text note, kept in meta.json `note`. */

@@ -188,11 +188,11 @@ export class Run {
    */
   snapshot(): RunSnapshot {
     this.updates.flushNow();
-    return this.history.snapshot(this.id, this.status, this.statusReason);
+    return { ...this.history.snapshot(this.id, this.status, this.statusReason), name: this.name };
   }
 
   statusMessage(): StatusChanged {
-    const msg: StatusChanged = { type: 'statusChanged', runId: this.id, status: this.status, step: this.step };
+    const msg: StatusChanged = { type: 'statusChanged', runId: this.id, status: this.status, step: this.step, name: this.name };
     if (this.statusReason !== undefined) msg.reason = this.statusReason;
     if (this.summary) msg.summary = this.summary;
     return msg;
@@ -312,6 +312,11 @@ export class RunManager extends Emitter<RunManagerEvents> {
     const taken = new Set(this.runs.map((r) => r.name));
     if (!taken.has(base)) return base;
     for (let i = 2; ; i++) if (!taken.has(`${base} (${i})`)) return `${base} (${i})`;
+  }
+
+  /** Tells listeners a run's name or note changed (Rename): as a runChanged. */
+  touched(run: Run): void {
+    this.emit('runChanged', run);
   }
 
   get(id: string): Run | undefined {

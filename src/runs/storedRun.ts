@@ -253,7 +253,7 @@ export class StoredRun {
   }
 
   statusMessage(): StatusChanged {
-    const msg: StatusChanged = { type: 'statusChanged', runId: this.id, status: this.status, step: this.step };
+    const msg: StatusChanged = { type: 'statusChanged', runId: this.id, status: this.status, step: this.step, name: this.name };
     const reason = this.statusReason;
     if (reason !== undefined) msg.reason = reason;
     if (this.summary) msg.summary = this.summary;
@@ -267,6 +267,7 @@ export class StoredRun {
     const last = steps[steps.length - 1];
     const snap: RunSnapshot = {
       runId: this.id,
+      name: this.name,
       status: this.status,
       info: this.info,
       scalars: toScalarChunk(concatScalars(d.scalars)),

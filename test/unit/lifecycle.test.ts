@@ -118,7 +118,7 @@ test('a run to completion: completed with its summary, every step, captures and 
   assert.deepEqual(snap.attentionSteps, [1, ...Array.from({ length: 30 }, (_, i) => 10 * (i + 1))]);
   assert.deepEqual(snap.evals.map((e) => e.step), [50, 100, 150, 200, 250, 300]);
   assert.equal(snap.identity.length, 300);
-  assert.deepEqual(run.statusMessage(), { type: 'statusChanged', runId: run.id, status: 'completed', step: 300, summary: run.summary });
+  assert.deepEqual(run.statusMessage(), { type: 'statusChanged', runId: run.id, status: 'completed', step: 300, summary: run.summary, name: run.name });
 });
 
 test('a fast trainer batches its steps: far fewer messages than steps, every step once and in order', async () => {

@@ -205,6 +205,9 @@ test('2. the charts hold every streamed step and the header shows the last one',
   const answers = (await posted(p.page)).filter((m) => m.type === 'applied');
   assert.deepEqual(answers, [{ type: 'applied', seq: 7 }]);
   assert.equal(await hooks(p.page, (al) => al.store.step.length), 1410);
+  // Rename: a statusChanged with the run's new display name retitles the header.
+  await deliver(p.page, { type: 'statusChanged', runId: lu.runId, status: 'stopped', step: 1410, name: 'lu (baseline)' });
+  assert.equal(await text(p.page, '.al-run-name'), 'lu (baseline)');
   const lat = await hooks(p.page, (al) => al.stepLatencies?.() ?? []);
   assert.equal(lat.length, 1, 'one repaint measured');
   assert.ok(lat[0]! >= 400 && lat[0]! < 5000, `step → screen ${lat[0]} ms`);

@@ -94,6 +94,8 @@ export class RunStore {
   status: RunStatus = 'starting';
   statusReason: string | undefined;
   info: RunInfo | undefined;
+  /** The run's display name from the host (Rename changes it); the trainer's info.name otherwise. */
+  displayName: string | undefined;
   summary: RunSummaryData | undefined;
   /** Set when the host and this page disagree on the protocol. */
   protocolError: string | undefined;
@@ -175,6 +177,7 @@ export class RunStore {
         this.status = s.status;
         this.statusReason = s.statusReason;
         this.info = s.info;
+        this.displayName = s.name;
         this.summary = s.summary;
         this.appendScalars(s.scalars);
         this.appendEvals(s.evals);
@@ -207,6 +210,7 @@ export class RunStore {
         if (this.runId === undefined || msg.runId !== this.runId) return { changed: Changed.None, warning: `statusChanged for run ${msg.runId}, showing ${this.runId ?? 'none'}` };
         this.status = msg.status;
         this.statusReason = msg.reason;
+        if (msg.name !== undefined) this.displayName = msg.name;
         if (msg.summary !== undefined) this.summary = msg.summary;
         this.lastStep = Math.max(this.lastStep, msg.step);
         return { changed: Changed.Status };
@@ -238,6 +242,7 @@ export class RunStore {
     this.status = 'starting';
     this.statusReason = undefined;
     this.info = undefined;
+    this.displayName = undefined;
     this.summary = undefined;
     this.protocolError = undefined;
     this.step.clear();
