@@ -14,6 +14,8 @@ import type { Run, RunManager } from '../runs/runManager';
 import { StoredRun } from '../runs/storedRun';
 import type { ConfigFiles } from './configFiles';
 import { findConfigFiles } from './findConfigs';
+import { exportFileName } from './imageFileName';
+import { saveThroughDialog } from './saveImage';
 import type { DashboardPanels } from './dashboardPanel';
 import { Disposable } from './dispose';
 import { storedRunRefusal } from './webviewBridge';
@@ -57,7 +59,7 @@ export class Commands extends Disposable {
   }
 
   /** The runs a command was given by the tree (clicked + selection), else a quick pick. */
-  private async chooseRuns(clicked: unknown, selected: unknown, title: string, many: boolean): Promise<AnyRun[] | undefined> {
+  private async chooseRuns(clicked: unknown, selected: unknown, title: string, many: boolean, placeHolder = many ? 'Choose the runs' : 'Choose a run'): Promise<AnyRun[] | undefined> {
     const asRun = (v: unknown): AnyRun | undefined => (isRun(v) || v instanceof StoredRun ? v : undefined);
     const given = Array.isArray(selected) ? selected.map(asRun).filter((r): r is AnyRun => r !== undefined) : [];
     const one = asRun(clicked);
@@ -70,10 +72,10 @@ export class Commands extends Disposable {
     }
     const items = [...all].reverse().map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, run: r }));
     if (many) {
-      const picks = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose the runs', canPickMany: true, ignoreFocusOut: true });
+      const picks = await vscode.window.showQuickPick(items, { title, placeHolder, canPickMany: true, ignoreFocusOut: true });
       return picks && picks.length > 0 ? picks.map((p) => p.run) : undefined;
     }
-    const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose a run' });
+    const pick = await vscode.window.showQuickPick(items, { title, placeHolder });
     return pick ? [pick.run] : undefined;
   }
 
@@ -82,19 +84,18 @@ export class Commands extends Disposable {
     const title = kind === 'csv' ? `${PREFIX}: Export Runs as CSV` : `${PREFIX}: Export Run as JSON`;
     const runs = await this.chooseRuns(clicked, selected, title, kind === 'csv');
     if (!runs) return;
-    const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
     const name = runs.length === 1 ? runs[0]!.name : 'runs';
-    const uri = await vscode.window.showSaveDialog({
+    await saveThroughDialog({
       title,
-      defaultUri: vscode.Uri.joinPath(base, `${name.replace(/[^\w.-]+/g, '_')}.${kind}`),
+      fileName: exportFileName(name, '', kind),
       filters: kind === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] },
+      bytes: () => {
+        const data = runs.map((r) => ({ name: r.name, snapshot: r.snapshot() }));
+        return new TextEncoder().encode(kind === 'csv' ? scalarsCsv(data) : runJson(data[0]!));
+      },
+      done: (file) => `exported ${runs.length === 1 ? runs[0]!.name : `${runs.length} runs`} to ${file}`,
+      log: this.d.log,
     });
-    if (!uri) return;
-    const data = runs.map((r) => ({ name: r.name, snapshot: r.snapshot() }));
-    const text = kind === 'csv' ? scalarsCsv(data) : runJson(data[0]!);
-    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
-    this.d.log.info(`exported ${runs.map((r) => r.name).join(', ')} to ${uri.fsPath}`);
-    void vscode.window.showInformationMessage(`${PREFIX}: exported ${runs.length === 1 ? runs[0]!.name : `${runs.length} runs`} to ${vscode.workspace.asRelativePath(uri)}.`);
   }
 
   /**
@@ -283,16 +284,7 @@ export class Commands extends Disposable {
   /** The run a run-folder command acts on: the one passed (tree item), else a pick of every run (from the palette). */
   private async chosenRun(arg: unknown, verb: string, title: string): Promise<AnyRun | undefined> {
     if (arg !== undefined) return this.target(arg, verb);
-    const runs = [...this.d.catalog.list()].reverse();
-    if (runs.length === 0) {
-      void vscode.window.showInformationMessage(`${PREFIX}: there is no run to ${verb}.`);
-      return undefined;
-    }
-    const pick = await vscode.window.showQuickPick(
-      runs.map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, run: r })),
-      { title: `${PREFIX}: ${title}`, placeHolder: `Choose the run to ${verb}` },
-    );
-    return pick?.run;
+    return (await this.chooseRuns(undefined, undefined, `${PREFIX}: ${title}`, false, `Choose the run to ${verb}`))?.[0];
   }
 
   private async savedTarget(arg: unknown, verb: string, title: string): Promise<AnyRun | undefined> {

@@ -22,8 +22,6 @@ class ComparePanel extends Disposable {
   private ready = false;
   rejectedMessages = 0;
   private readonly flow = new UpdateFlow((msg) => void post(this.panel.webview, msg));
-  /** While snapshots are taken: updates they flush are in them already. */
-  private snapshotting = false;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -41,7 +39,7 @@ class ComparePanel extends Disposable {
     };
     // Live runs' updates go out as the page takes them in (see UpdateFlow).
     const update = (run: { id: string }, msg: StepsAppended) => {
-      if (this.ready && !this.snapshotting && ids.has(run.id)) this.flow.push(msg);
+      if (this.ready && ids.has(run.id)) this.flow.push(msg);
     };
     this._register(toDisposable(host.manager.on('runUpdate', update)));
     this._register(toDisposable(host.manager.on('runChanged', (run) => forward(run, run.statusMessage()))));
@@ -75,14 +73,7 @@ class ComparePanel extends Disposable {
         }
         this.ready = true;
         const runs = this.runs();
-        this.snapshotting = true;
-        let snapshots;
-        try {
-          snapshots = runs.map((r) => r.snapshot());
-        } finally {
-          this.snapshotting = false;
-        }
-        this.flow.reset();
+        const snapshots = this.flow.snapshot(() => runs.map((r) => r.snapshot()));
         void post(this.panel.webview, {
           type: 'compareSnapshot',
           protocolVersion: PROTOCOL_VERSION,

@@ -27,8 +27,6 @@ export class WebviewBridge extends Disposable {
   rejectedMessages = 0;
   /** Updates go out as the page takes them in (see UpdateFlow). */
   private readonly flow: UpdateFlow;
-  /** While a snapshot is taken: updates it flushes are in it already. */
-  private snapshotting = false;
 
   constructor(
     private readonly webview: vscode.Webview,
@@ -47,7 +45,7 @@ export class WebviewBridge extends Disposable {
     this._register(
       toDisposable(
         host.manager.on('runUpdate', (run, msg) => {
-          if (this.ready && !this.snapshotting && run.id === this.runId) this.flow.push(msg);
+          if (this.ready && run.id === this.runId) this.flow.push(msg);
         }),
       ),
     );
@@ -62,7 +60,7 @@ export class WebviewBridge extends Disposable {
     this._register(
       toDisposable(
         host.catalog.on('runUpdate', (run, msg) => {
-          if (this.ready && !this.snapshotting && run.id === this.runId) this.flow.push(msg);
+          if (this.ready && run.id === this.runId) this.flow.push(msg);
         }),
       ),
     );
@@ -92,14 +90,7 @@ export class WebviewBridge extends Disposable {
 
   private sendSnapshot(): void {
     const run = this.run();
-    let snapshot: RunSnapshot;
-    this.snapshotting = true;
-    try {
-      snapshot = run ? run.snapshot() : this.missing(this.runId);
-    } finally {
-      this.snapshotting = false;
-    }
-    this.flow.reset();
+    const snapshot = this.flow.snapshot(() => (run ? run.snapshot() : this.missing(this.runId)));
     void this.post({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot });
   }
 

@@ -123,10 +123,8 @@ export class RunCatalog extends Emitter<RunCatalogEvents> {
   /** Renames a run: its display name and meta.json `name`; the folder keeps its name. */
   rename(run: AnyRun, name: string): void {
     this.annotate(run, { name });
-    if (isStored(run)) {
-      const now = this.get(run.id);
-      if (now && isStored(now)) this.emit('runChanged', now);
-    }
+    // Pages showing the run hear of it as a status change (which carries the name).
+    if (isStored(run)) this.emit('runChanged', run); // annotate's refresh updated it in place
     else {
       run.name = name;
       this.manager.touched(run);

@@ -32,7 +32,7 @@ import type {
   ScalarChunk,
   StepData,
 } from '../protocol/messages';
-import { indexAtOrBefore } from '../protocol/steps';
+import { copyProbes, indexAtOrBefore } from '../protocol/steps';
 
 export type StepsAppended = Extract<HostToWebview, { type: 'stepsAppended' }>;
 
@@ -183,7 +183,7 @@ export interface HistoryBacking {
 }
 
 /** Indices of at most `max` of the rows [start, end), evenly spread, always with the first and last. */
-function subsample(start: number, end: number, max: number): number[] {
+export function subsample(start: number, end: number, max: number): number[] {
   const n = end - start;
   if (n <= 0) return [];
   if (n <= max) return Array.from({ length: n }, (_, i) => start + i);
@@ -304,7 +304,7 @@ export class RunHistory {
       this.attentionSteps.push(d.step);
       // Own copies: the arrays that arrive are views into the IPC message's buffer, which may be
       // pooled and shared with other messages (and so changed or detached later).
-      this.frames.push(d.attention.map((maps) => maps.map((m) => ({ ...m, data: m.data.slice() }))));
+      this.frames.push(copyProbes(d.attention));
     }
     if (d.identity) {
       const c = this.idCols!;

@@ -55,8 +55,6 @@ export class Emitter<E extends EventMap> {
 export interface RunProcessOptions {
   /** Path of the trainer entry, dist/trainer.js. */
   trainerPath: string;
-  /** 'below-normal' (default): the trainer yields the CPU to the editor; 'normal': as the host. */
-  priority?: 'below-normal' | 'normal';
   /** The run config (validated again by the trainer). */
   config: unknown;
   /** Folder that relative data paths in the config resolve against. */
@@ -157,7 +155,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
     // Training is background work: below the editor's own processes, so that on a machine with
     // few cores VS Code, the extension host and the dashboards stay responsive (the trainer
     // still gets every idle cycle).
-    if (this.pid !== undefined && opts.priority !== 'normal') {
+    if (this.pid !== undefined) {
       try {
         os.setPriority(this.pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
       } catch {

@@ -8,7 +8,7 @@
  */
 import type { AttentionFrame, EvalPoint, HostToWebview, IdentityPoint, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
 import { indexAtOrBefore } from '../protocol/steps';
-import { MAX_IDENTITY_POINTS, type StepsAppended } from './runHistory';
+import { MAX_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
 import { isTerminal } from './runProcess';
 import { listRun, RunFollower, toScalarChunk, type RunListing, type RunMeta, type StoredIdentity, type StoredScalars, type StoreProblem } from './store';
 
@@ -75,7 +75,7 @@ const KEEP_IDENTITY_ROWS = 2 * THIN_IDENTITY_ROWS;
 function thinIdentity(id: StoredIdentity, max = THIN_IDENTITY_ROWS): StoredIdentity {
   if (id.n <= max) return id;
   const k = id.k;
-  const rows = subsample(id.n, max);
+  const rows = subsample(0, id.n, max);
   const out: StoredIdentity = { n: rows.length, k, step: new Uint32Array(rows.length), score: new Float32Array(rows.length * k), measured: new Float32Array(rows.length * k), theory: new Float32Array(rows.length * k), relError: new Float32Array(rows.length * k) };
   rows.forEach((r, i) => {
     out.step[i] = id.step[r]!;
@@ -84,19 +84,10 @@ function thinIdentity(id: StoredIdentity, max = THIN_IDENTITY_ROWS): StoredIdent
   return out;
 }
 
-/** Indices of at most `max` of the rows [0, n), evenly spread, always with the first and last. */
-function subsample(n: number, max: number): number[] {
-  if (n <= 0) return [];
-  if (n <= max) return Array.from({ length: n }, (_, i) => i);
-  const out: number[] = [];
-  for (let i = 0; i < max; i++) out.push(Math.round((i * (n - 1)) / (max - 1)));
-  return out;
-}
-
 function identityPoints(id: StoredIdentity): IdentityPoint[] {
   const k = id.k;
   const row = (a: Float32Array, i: number) => Float64Array.from(a.subarray(i * k, (i + 1) * k));
-  return subsample(id.n, MAX_IDENTITY_POINTS).map((i) => ({
+  return subsample(0, id.n, MAX_IDENTITY_POINTS).map((i) => ({
     step: id.step[i]!,
     score: row(id.score, i),
     measured: row(id.measured, i),

@@ -7,7 +7,7 @@
  * `vscode` import.
  */
 import type { ScalarChunk } from '../protocol/messages';
-import { MAX_IDENTITY_POINTS, type StepsAppended } from './runHistory';
+import { MAX_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
 
 function concat(a: Float64Array, b: Float64Array): Float64Array {
   const out = new Float64Array(a.length + b.length);
@@ -34,13 +34,8 @@ function concatScalars(a: ScalarChunk, b: ScalarChunk): ScalarChunk {
  */
 export function mergeStepsAppended(a: StepsAppended, b: StepsAppended): StepsAppended {
   if (a.runId !== b.runId) throw new Error(`cannot merge updates of runs ${a.runId} and ${b.runId}`);
-  let identity = [...a.identity, ...b.identity];
-  if (identity.length > MAX_IDENTITY_POINTS) {
-    const n = identity.length;
-    const keep: typeof identity = [];
-    for (let i = 0; i < MAX_IDENTITY_POINTS; i++) keep.push(identity[Math.round((i * (n - 1)) / (MAX_IDENTITY_POINTS - 1))]!);
-    identity = keep;
-  }
+  const both = [...a.identity, ...b.identity];
+  const identity = subsample(0, both.length, MAX_IDENTITY_POINTS).map((i) => both[i]!);
   const m: StepsAppended = {
     type: 'stepsAppended',
     runId: a.runId,
@@ -67,6 +62,8 @@ export class UpdateFlow {
   merged = 0;
 
   private lastSent = -Infinity;
+  /** Inside snapshot(): updates are not queued (the snapshot being built holds them). */
+  private taking = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -88,6 +85,7 @@ export class UpdateFlow {
 
   /** A new update for the page (the object is not changed: it may go to other pages too). */
   push(msg: StepsAppended): void {
+    if (this.taking) return;
     const waiting = this.pending.get(msg.runId);
     if (waiting) {
       this.pending.set(msg.runId, mergeStepsAppended(waiting, msg));
@@ -101,6 +99,21 @@ export class UpdateFlow {
   ack(seq: number): void {
     if (seq > this.acked && seq <= this.seq) this.acked = seq;
     this.drain();
+  }
+
+  /**
+   * Builds the page's snapshot with `take`, ignoring the updates taking it flushes (a run's
+   * snapshot first hands pending steps to every listener; this page gets them in the
+   * snapshot), and then clears what is outstanding: the snapshot holds it all.
+   */
+  snapshot<T>(take: () => T): T {
+    this.taking = true;
+    try {
+      return take();
+    } finally {
+      this.taking = false;
+      this.reset();
+    }
   }
 
   /** The page was sent a snapshot (which holds everything so far): nothing is outstanding. */

@@ -31,12 +31,11 @@ function send(msg: TrainerToHost, then?: () => void): void {
 }
 
 /**
- * Steps are sent in batches: what the loop finished within BATCH_MS (at most
- * MAX_STEPS_PER_MESSAGE) goes as one message, so a fast run costs the host one message every
- * few ms instead of thousands a second. A batch never waits longer than BATCH_MS (the loop
- * yields to the event loop after every step, so the timer fires), and everything queued goes
- * out before a paused, resumed or final message. (At most MAX_BATCH steps, well under the
- * protocol's MAX_STEPS_PER_MESSAGE.)
+ * Steps are sent in batches: what the loop finished within BATCH_MS (at most MAX_BATCH steps,
+ * well under the protocol's MAX_STEPS_PER_MESSAGE) goes as one message, so a fast run costs
+ * the host one message every few ms instead of thousands a second. A batch never waits longer
+ * than BATCH_MS (the loop yields to the event loop after every step, so the timer fires), and
+ * everything queued goes out before a paused, resumed or final message.
  */
 const BATCH_MS = 4;
 const MAX_BATCH = 256;

@@ -158,3 +158,20 @@ test('UpdateFlow with a minimum interval: what comes sooner waits, merged, and g
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(sent.length, 2, 'nothing after dispose');
 });
+
+test('UpdateFlow.snapshot: updates flushed while the snapshot is taken are not sent, and nothing stays outstanding', () => {
+  const sent: StepsAppended[] = [];
+  const flow = new UpdateFlow((m) => sent.push(m), 1);
+  flow.push(update(1, 10));
+  flow.push(update(11, 20)); // waits: the window is full
+  const snap = flow.snapshot(() => {
+    flow.push(update(21, 30)); // what a run's snapshot flushes to its listeners
+    return 'snapshot up to step 30';
+  });
+  assert.equal(snap, 'snapshot up to step 30');
+  assert.equal(sent.length, 1);
+  assert.equal(flow.hasPending, false);
+  assert.equal(flow.unanswered, 0);
+  flow.push(update(31, 40));
+  assert.deepEqual(sent.map((m) => m.scalars.step[0]), [1, 31], 'the next update goes at once');
+});

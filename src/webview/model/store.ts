@@ -16,6 +16,7 @@ import type {
   RunSummaryData,
   ScalarChunk,
 } from '../../protocol/messages';
+import { copyProbes } from '../../protocol/steps';
 import { Series } from './series';
 
 /** Bit flags: what an applied message changed. */
@@ -54,7 +55,7 @@ export const FRAME_CACHE_SIZE = 48;
  * million-step runs in the compare view, ~180 MB. Scalars are copied into Series anyway.
  */
 function ownFrame(f: AttentionFrame): AttentionFrame {
-  return { step: f.step, probes: f.probes.map((maps) => maps.map((m) => ({ ...m, data: m.data.slice() }))) };
+  return { step: f.step, probes: copyProbes(f.probes) };
 }
 
 function ownIdentity(p: IdentityPoint): IdentityPoint {
