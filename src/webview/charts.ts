@@ -1,7 +1,8 @@
 /**
  * Line charts of per-step series (Chart.js, animation off, pre-parsed points): each update
  * decimates every series to min/max per pixel column, so a million-step run draws at most
- * 2 × width points per line and a spike is never hidden.
+ * 2 × width points per line and a spike is never hidden. The decimation reads an incremental
+ * min/max index (MinMaxIndex), so its cost follows the chart's width, not the run's length.
  */
 import {
   Chart,
@@ -17,7 +18,7 @@ import {
   type ChartConfiguration,
   type ChartOptions,
 } from 'chart.js';
-import { decimateMinMax, type Decimated } from './model/decimate';
+import { MinMaxIndex, type Decimated } from './model/decimate';
 import type { Theme } from './theme';
 
 // Title: hidden on the page (the card has one), drawn into exported images (exportImage.ts).
@@ -32,11 +33,25 @@ export interface Point {
 export interface LineSpec {
   label: string;
   color: (t: Theme) => string;
-  /** (n) x values (steps) and (n) y values; only the first n entries count. */
-  source: () => { xs: ArrayLike<number>; ys: ArrayLike<number>; n: number };
+  /** The line's points: entries [from, to) of xs (steps) and ys. */
+  source: () => LineSource;
   /** Sparse series (evaluations): draw its points too. */
   points?: boolean;
   dash?: boolean;
+}
+
+/**
+ * The first n entries of xs and ys hold the series; they grow by appending, and `epoch`
+ * changes when they are replaced (a new run, a reload), so the chart's min/max index starts
+ * over. Only entries [from, to) are drawn (default: all n).
+ */
+export interface LineSource {
+  xs: ArrayLike<number>;
+  ys: ArrayLike<number>;
+  n: number;
+  from?: number;
+  to?: number;
+  epoch?: unknown;
 }
 
 export interface SeriesChartOptions {
@@ -78,6 +93,8 @@ export class SeriesChart {
   readonly chart: XY;
   private specs: LineSpec[] = [];
   private readonly buffers: Decimated[] = [];
+  /** One min/max index per line, and the source epoch it was built for. */
+  private indexes: { index: MinMaxIndex; epoch: unknown }[] = [];
   /** Point objects reused across updates, one pool per line (Chart.js reads them as parsed data). */
   private readonly pools: Point[][] = [];
 
@@ -120,6 +137,7 @@ export class SeriesChart {
 
   setLines(specs: LineSpec[], theme: Theme): void {
     this.specs = specs;
+    this.indexes = specs.map(() => ({ index: new MinMaxIndex(this.opts.log === true), epoch: undefined }));
     this.chart.data.datasets = specs.map((s) => ({
       label: s.label,
       data: [],
@@ -137,8 +155,14 @@ export class SeriesChart {
     this.specs.forEach((s, i) => {
       const ds = this.chart.data.datasets[i];
       if (ds === undefined) return;
-      const { xs, ys, n } = s.source();
-      const d = decimateMinMax(xs, ys, 0, n, buckets, { positiveOnly: this.opts.log === true, ...(this.buffers[i] ? { out: this.buffers[i] } : {}) });
+      const { xs, ys, n, from = 0, to = n, epoch } = s.source();
+      const ix = this.indexes[i] as { index: MinMaxIndex; epoch: unknown };
+      if (ix.epoch !== epoch) {
+        ix.index.reset();
+        ix.epoch = epoch;
+      }
+      ix.index.sync(ys, n);
+      const d = ix.index.decimate(xs, from, to, buckets, this.buffers[i]);
       this.buffers[i] = d;
       const pool = (this.pools[i] ??= []);
       while (pool.length < d.length) pool.push({ x: 0, y: 0 });

@@ -12,7 +12,7 @@ import { CompareStore, luProbeGrid, luRow, rangeIndices } from './model/compareS
 import { encoderLayer, layersOf, STAGE_LABEL } from './model/layout';
 import { Scrubber } from './model/scrubber';
 import { Changed, RunStore } from './model/store';
-import { applyChartDefaults, SeriesChart, type LineSpec } from './charts';
+import { applyChartDefaults, SeriesChart, type LineSource, type LineSpec } from './charts';
 import { button, cardSide, exportButton, select, setDisabled } from './controls';
 import type { WebviewHost } from './dashboard';
 import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
@@ -446,12 +446,13 @@ export class CompareView {
   }
 
   /** The part of a run's series the chart decimates: all of it, or the zoomed range (±1 point); nothing when hidden. */
-  private visibleRange(s: RunStore, src: { xs: Float64Array; ys: Float64Array; n: number }): { xs: ArrayLike<number>; ys: ArrayLike<number>; n: number } {
-    if (this.store.isHidden(s.runId ?? '')) return { xs: src.xs.subarray(0, 0), ys: src.ys.subarray(0, 0), n: 0 };
+  private visibleRange(s: RunStore, src: { xs: Float64Array; ys: Float64Array; n: number }): LineSource {
+    const all = { ...src, epoch: s.epoch };
+    if (this.store.isHidden(s.runId ?? '')) return { ...all, from: 0, to: 0 };
     const z = this.vs.zoom;
-    if (z === undefined) return src;
+    if (z === undefined) return all;
     const { lo, hi } = rangeIndices(src.xs, src.n, z.x0, z.x1);
-    return { xs: src.xs.subarray(lo, hi), ys: src.ys.subarray(lo, hi), n: Math.max(0, hi - lo) };
+    return { ...all, from: lo, to: Math.max(lo, hi) };
   }
 
   private renderCharts(): void {

@@ -388,8 +388,8 @@ export class Dashboard {
   private setupCharts(): void {
     const s = this.store;
     const t = this.theme;
-    const steps = (ys: () => Float64Array): LineSpec['source'] => () => ({ xs: s.step.values, ys: ys(), n: s.step.length });
-    const evals = (ys: () => Float64Array): LineSpec['source'] => () => ({ xs: s.evals.step.values, ys: ys(), n: s.evals.length });
+    const steps = (ys: () => Float64Array): LineSpec['source'] => () => ({ xs: s.step.values, ys: ys(), n: s.step.length, epoch: s.epoch });
+    const evals = (ys: () => Float64Array): LineSpec['source'] => () => ({ xs: s.evals.step.values, ys: ys(), n: s.evals.length, epoch: s.epoch });
     this.loss.setLines(
       [
         { label: 'train', color: (th) => th.blue, source: steps(() => s.loss.values) },

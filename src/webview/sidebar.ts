@@ -73,7 +73,7 @@ export class Sidebar {
     const total = s.info?.totalSteps;
     setText(this.stepEl, `step ${formatInt(s.lastStep)}${total !== undefined && total > 0 ? ` / ${formatInt(total)}` : ''}`);
     setText(this.lossEl, `loss ${formatNum(s.loss.last)}`);
-    if ((d & (Changed.Run | Changed.Scalars | Dirty.Size | Dirty.Theme)) !== 0) this.spark.draw(s.step.values, s.loss.values, s.step.length, this.theme.blue, this.theme.border);
+    if ((d & (Changed.Run | Changed.Scalars | Dirty.Size | Dirty.Theme)) !== 0) this.spark.draw(s.step.values, s.loss.values, s.step.length, s.epoch, this.theme.blue, this.theme.border);
     if ((d & (Changed.Run | Changed.Attention | Dirty.Theme)) !== 0) this.renderAttention();
   }
 

@@ -1,17 +1,20 @@
 /**
  * A loss sparkline for the side panel: a plain canvas at device resolution, the series
- * decimated to min/max per pixel column and stroked once.
+ * decimated to min/max per pixel column (through an incremental MinMaxIndex) and stroked once.
  */
-import { decimateMinMax, type Decimated } from './model/decimate';
+import { MinMaxIndex, type Decimated } from './model/decimate';
 import { h } from './dom';
 
 export class Sparkline {
   readonly canvas = h('canvas', 'al-spark', { role: 'img', 'aria-label': 'loss' });
   private buf: Decimated | undefined;
+  private readonly index = new MinMaxIndex();
+  private epoch: unknown;
   /** Points drawn last (for tests). */
   drawn = 0;
 
-  draw(xs: ArrayLike<number>, ys: ArrayLike<number>, n: number, stroke: string, baseline: string): void {
+  /** Draw the first n points of (xs, ys); `epoch` changes when the series is replaced rather than appended to. */
+  draw(xs: ArrayLike<number>, ys: ArrayLike<number>, n: number, epoch: unknown, stroke: string, baseline: string): void {
     const cw = this.canvas.clientWidth;
     const ch = this.canvas.clientHeight;
     const dpr = window.devicePixelRatio || 1;
@@ -22,7 +25,12 @@ export class Sparkline {
     const ctx = this.canvas.getContext('2d');
     if (ctx === null) return;
     ctx.clearRect(0, 0, W, H);
-    const d = decimateMinMax(xs, ys, 0, n, Math.max(1, Math.round(cw)), this.buf !== undefined ? { out: this.buf } : {});
+    if (epoch !== this.epoch) {
+      this.index.reset();
+      this.epoch = epoch;
+    }
+    this.index.sync(ys, n);
+    const d = this.index.decimate(xs, 0, n, Math.max(1, Math.round(cw)), this.buf);
     this.buf = d;
     this.drawn = d.length;
     if (d.length === 0) return;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type { AttentionFrame, HostToWebview, IdentityPoint, RunInfo, RunSnapshot, ScalarChunk } from '../../src/protocol/messages';
 import { buildRamp, colorOf, contrast, fillRGBA, heatPalette, over, parseColor, rampIndex, RAMP_SIZE, scaleForStage } from '../../src/webview/model/colorRamp';
-import { decimateMinMax, lowerBound } from '../../src/webview/model/decimate';
+import { decimateMinMax, lowerBound, MinMaxIndex } from '../../src/webview/model/decimate';
 import { argmax, cellAt, encoderLayer, layersOf, luGrid, tokenLabels } from '../../src/webview/model/layout';
 import { Scrubber, stopAtOrBefore, stopIndexAtOrBefore } from '../../src/webview/model/scrubber';
 import { Series } from '../../src/webview/model/series';
@@ -223,6 +223,83 @@ test('decimateMinMax keeps each bucket’s min and max in x order, ≤ 2 per buc
 });
 
 // ─── colour ──────────────────────────────────────────────────────────────────────────
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+test('MinMaxIndex.decimate gives exactly decimateMinMax, as the series grows in chunks, over any range, with ties, gaps and non-finite values', () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const r = lcg(seed);
+    const n = 3000 + Math.floor(r() * 20000);
+    const xs = new Float64Array(n);
+    const ys = new Float64Array(n);
+    let x = 0;
+    for (let i = 0; i < n; i++) {
+      // Mostly consecutive steps, sometimes repeated or jumping (a resumed or thinned run).
+      const u = r();
+      x += u < 0.05 ? 0 : u < 0.1 ? 1 + Math.floor(r() * 500) : 1;
+      xs[i] = x;
+      const v = r();
+      // Small integers make ties; a few NaN, ±Infinity, zeros and negatives.
+      ys[i] = v < 0.02 ? NaN : v < 0.03 ? Infinity : v < 0.04 ? -Infinity : v < 0.08 ? 0 : Math.floor(r() * 9) - 2;
+    }
+    for (const positiveOnly of [false, true]) {
+      const ix = new MinMaxIndex(positiveOnly);
+      let have = 0;
+      while (have < n) {
+        have = Math.min(n, have + 1 + Math.floor(r() * 4000));
+        ix.sync(ys, have);
+        assert.equal(ix.length, have);
+        for (let q = 0; q < 4; q++) {
+          const from = q === 0 ? 0 : Math.floor(r() * have);
+          const to = q === 0 ? have : from + Math.floor(r() * (have - from + 1));
+          const buckets = [1, 7, 64, 300][q] as number;
+          const want = decimateMinMax(xs, ys, from, to, buckets, { positiveOnly });
+          const got = ix.decimate(xs, from, to, buckets);
+          const label = `seed ${seed}, positiveOnly ${positiveOnly}, [${from}, ${to}) of ${have}, ${buckets} buckets`;
+          assert.equal(got.length, want.length, label);
+          assert.deepEqual(Array.from(got.xs.subarray(0, got.length)), Array.from(want.xs.subarray(0, want.length)), label);
+          assert.deepEqual(Array.from(got.ys.subarray(0, got.length)), Array.from(want.ys.subarray(0, want.length)), label);
+        }
+      }
+    }
+  }
+});
+
+test('MinMaxIndex: a shorter series starts the index over; a redraw reads a small part of a long series', () => {
+  const ix = new MinMaxIndex();
+  ix.sync(Float64Array.from([5, 1, 9, 3, 7]), 5);
+  ix.sync(Float64Array.from([2, 8]), 2);
+  assert.equal(ix.length, 2);
+  assert.deepEqual(ix.query(0, 2), [0, 1]);
+  // 400,000 points: the first sync reads each once; a decimation over all of them into 300
+  // buckets then reads only a few per bucket from ys (and O(log) from xs).
+  const n = 400_000;
+  const xs = new Float64Array(n);
+  const raw = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    xs[i] = i + 1;
+    raw[i] = Math.sin(i / 777) + (i === 123_457 ? 50 : 0);
+  }
+  let reads = 0;
+  const ys = new Proxy(raw, {
+    get(t, k) {
+      if (typeof k === 'string' && k.length > 0 && k.charCodeAt(0) >= 48 && k.charCodeAt(0) <= 57) reads++;
+      const v = Reflect.get(t, k, t) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  }) as Float64Array;
+  const big = new MinMaxIndex();
+  big.sync(ys, n);
+  reads = 0;
+  const d = big.decimate(xs, 0, n, 300);
+  assert.ok(reads < n / 20, `ys reads for one redraw: ${reads} of ${n}`);
+  assert.ok(Array.from(d.ys.subarray(0, d.length)).includes(raw[123_457] as number), 'the spike is kept');
+  const want = decimateMinMax(xs, raw, 0, n, 300);
+  assert.deepEqual(Array.from(d.xs.subarray(0, d.length)), Array.from(want.xs.subarray(0, want.length)));
+});
 
 test('parseColor reads the forms VS Code and the canvas produce', () => {
   assert.deepEqual(parseColor('#f14c4c'), { r: 241, g: 76, b: 76, a: 1 });

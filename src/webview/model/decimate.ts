@@ -114,3 +114,194 @@ export function lowerBound(xs: ArrayLike<number>, n: number, x: number): number 
   }
   return lo;
 }
+
+/** Level 0 of the index: blocks of this many points; level k, blocks of BLOCK · 2^k. */
+const BLOCK = 16;
+
+/**
+ * An incremental min/max index over an append-only series, so a redraw decimates in time
+ * proportional to the chart's width rather than the run's length: per level k it keeps, for
+ * each complete block of BLOCK·2^k points, the first index of the smallest and of the largest
+ * valid y (−1 when the block has none). `decimate` gives exactly what `decimateMinMax` gives
+ * for the same input; a series of a million steps redraws without touching a million points.
+ *
+ * The series may only grow between calls to `sync`; when it is replaced (cleared, a new run),
+ * call `reset` (SeriesChart does this when the source's epoch changes or the series shrinks).
+ */
+export class MinMaxIndex {
+  private mins: Int32Array[] = [];
+  private maxs: Int32Array[] = [];
+  private counts: number[] = [];
+  private ys: ArrayLike<number> = [];
+  private n = 0;
+
+  constructor(private readonly positiveOnly = false) {}
+
+  /** Points indexed so far. */
+  get length(): number {
+    return this.n;
+  }
+
+  reset(): void {
+    this.mins = [];
+    this.maxs = [];
+    this.counts = [];
+    this.n = 0;
+  }
+
+  /** Index the points [length, n) of ys (the points below `length` must be unchanged). */
+  sync(ys: ArrayLike<number>, n: number): void {
+    if (n < this.n) this.reset();
+    this.ys = ys;
+    this.n = n;
+    for (let k = 0, size = BLOCK; size <= n; k++, size *= 2) {
+      const want = Math.floor(n / size);
+      const have = this.counts[k] ?? 0;
+      if (want === have) continue;
+      let mins = this.mins[k];
+      let maxs = this.maxs[k];
+      if (mins === undefined || maxs === undefined || mins.length < want) {
+        const cap = Math.max(want, 2 * (mins?.length ?? 0), 64);
+        const m1 = new Int32Array(cap);
+        const m2 = new Int32Array(cap);
+        if (mins !== undefined && maxs !== undefined) {
+          m1.set(mins.subarray(0, have));
+          m2.set(maxs.subarray(0, have));
+        }
+        this.mins[k] = mins = m1;
+        this.maxs[k] = maxs = m2;
+      }
+      if (k === 0) {
+        for (let j = have; j < want; j++) {
+          let iMin = -1;
+          let iMax = -1;
+          let yMin = 0;
+          let yMax = 0;
+          for (let i = j * BLOCK, end = i + BLOCK; i < end; i++) {
+            const y = ys[i] as number;
+            if (!this.valid(y)) continue;
+            if (iMin < 0) {
+              iMin = iMax = i;
+              yMin = yMax = y;
+            } else if (y < yMin) {
+              iMin = i;
+              yMin = y;
+            } else if (y > yMax) {
+              iMax = i;
+              yMax = y;
+            }
+          }
+          mins[j] = iMin;
+          maxs[j] = iMax;
+        }
+      } else {
+        const lo = this.mins[k - 1] as Int32Array;
+        const hi = this.maxs[k - 1] as Int32Array;
+        for (let j = have; j < want; j++) {
+          mins[j] = this.pick(lo[2 * j] as number, lo[2 * j + 1] as number, -1);
+          maxs[j] = this.pick(hi[2 * j] as number, hi[2 * j + 1] as number, 1);
+        }
+      }
+      this.counts[k] = want;
+    }
+  }
+
+  /**
+   * `decimateMinMax(xs, ys, from, to, buckets, …)` over the indexed series: the same points,
+   * found with O(log) work per bucket. `to` must not exceed the indexed length.
+   */
+  decimate(xs: ArrayLike<number>, from: number, to: number, buckets: number, out?: Decimated): Decimated {
+    const ys = this.ys;
+    from = Math.max(0, Math.floor(from));
+    to = Math.min(xs.length, this.n, Math.floor(to));
+    buckets = Math.max(1, Math.floor(buckets));
+    const n = Math.max(0, to - from);
+    if (n <= 2 * buckets) return decimateMinMax(xs, ys, from, to, buckets, { positiveOnly: this.positiveOnly, ...(out !== undefined ? { out } : {}) });
+    const cap = 2 * buckets;
+    const o: Decimated = out !== undefined && out.xs.length >= cap ? out : { xs: new Float64Array(cap), ys: new Float64Array(cap), length: 0 };
+    const x0 = xs[from] as number;
+    const span = (xs[to - 1] as number) - x0;
+    const scale = span > 0 ? buckets / span : 0;
+    // The same bucket formula as decimateMinMax, so every point falls in the same bucket.
+    const bucketOf = (i: number): number => Math.min(buckets - 1, Math.floor(((xs[i] as number) - x0) * scale));
+    let k = 0;
+    let i = from;
+    while (i < to) {
+      const b = bucketOf(i);
+      // The bucket's end: gallop, then bisect (bucketOf is non-decreasing in i).
+      let lo = i + 1;
+      let step = 1;
+      let hi = lo;
+      while (hi < to && bucketOf(hi) === b) {
+        lo = hi + 1;
+        hi = i + (step *= 2);
+      }
+      if (hi > to) hi = to;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (bucketOf(mid) === b) lo = mid + 1;
+        else hi = mid;
+      }
+      const [iMin, iMax] = this.query(i, lo);
+      if (iMin >= 0) {
+        const a = iMin < iMax ? iMin : iMax;
+        const c = iMin < iMax ? iMax : iMin;
+        o.xs[k] = xs[a] as number;
+        o.ys[k] = ys[a] as number;
+        k++;
+        if (c !== a) {
+          o.xs[k] = xs[c] as number;
+          o.ys[k] = ys[c] as number;
+          k++;
+        }
+      }
+      i = lo;
+    }
+    o.length = k;
+    return o;
+  }
+
+  /** First indices of the smallest and largest valid y in [from, to) (−1 when none). */
+  query(from: number, to: number): [number, number] {
+    const ys = this.ys;
+    let iMin = -1;
+    let iMax = -1;
+    let p = from;
+    while (p < to) {
+      if (p % BLOCK !== 0 || p + BLOCK > to) {
+        const y = ys[p] as number;
+        if (this.valid(y)) {
+          if (iMin < 0 || y < (ys[iMin] as number)) iMin = p;
+          if (iMax < 0 || y > (ys[iMax] as number)) iMax = p;
+        }
+        p++;
+        continue;
+      }
+      // The largest whole block that starts at p and ends by `to`.
+      let k = 0;
+      let size = BLOCK;
+      while (k + 1 < this.counts.length && p % (size * 2) === 0 && p + size * 2 <= to) {
+        k++;
+        size *= 2;
+      }
+      const j = p / size;
+      iMin = this.pick(iMin, (this.mins[k] as Int32Array)[j] as number, -1);
+      iMax = this.pick(iMax, (this.maxs[k] as Int32Array)[j] as number, 1);
+      p += size;
+    }
+    return [iMin, iMax];
+  }
+
+  private valid(y: number): boolean {
+    return Number.isFinite(y) && !(this.positiveOnly && y <= 0);
+  }
+
+  /** Of two candidate indices (left one first), the one with the smaller (sign −1) or larger (+1) y; ties keep the left. */
+  private pick(a: number, b: number, sign: -1 | 1): number {
+    if (a < 0) return b;
+    if (b < 0) return a;
+    const ya = this.ys[a] as number;
+    const yb = this.ys[b] as number;
+    return sign < 0 ? (yb < ya ? b : a) : yb > ya ? b : a;
+  }
+}

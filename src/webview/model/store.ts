@@ -125,6 +125,8 @@ export class RunStore {
   lastStep = 0;
   /** Bumped on every change of the matching part; renderers compare to skip work. */
   version = 0;
+  /** Bumped whenever the series are cleared (a snapshot): appends alone keep it. */
+  epoch = 0;
 
   private frames = new Map<number, AttentionFrame>();
   /** Norm groups per step, fixed by the first scalar chunk. */
@@ -239,6 +241,7 @@ export class RunStore {
   }
 
   private reset(): void {
+    this.epoch++;
     this.runId = undefined;
     this.status = 'starting';
     this.statusReason = undefined;
