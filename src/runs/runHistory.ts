@@ -39,8 +39,15 @@ export type StepsAppended = Extract<HostToWebview, { type: 'stepsAppended' }>;
 /** Rows of the first chunk; each next chunk doubles, up to MAX_CHUNK_ROWS. */
 const FIRST_CHUNK_ROWS = 1024;
 const MAX_CHUNK_ROWS = 65536;
-/** Identity points in a snapshot or in one update, at most (subsampled, always with the latest). */
+/** Identity points in a snapshot, at most (subsampled, always with the latest). */
 export const MAX_IDENTITY_POINTS = 2000;
+/**
+ * Identity points in one live update, at most (subsampled, with the latest). A page keeps about
+ * a thousand over the whole run, thinning as it goes, so at thousands of steps a second it
+ * would drop nearly all of every step's points; sent anyway, they were nine tenths of each
+ * update (hundreds of small arrays), which VS Code's webview transport pays for per array.
+ */
+export const LIVE_IDENTITY_POINTS = 8;
 
 /** A growable column of fixed-width rows stored in typed-array chunks; growth never copies. */
 export class Column {
@@ -369,13 +376,13 @@ export class RunHistory {
     return i < 0 ? undefined : { step: this.attentionSteps[this.framesBase + i]!, probes: this.frames[i]! };
   }
 
-  /** Identity points of rows [start, end), subsampled; rows before `idStep.first` come from `prefix`. */
-  private identityPoints(start: number, end: number, prefix?: IdentityRows): IdentityPoint[] {
+  /** Identity points of rows [start, end), subsampled to `most`; rows before `idStep.first` come from `prefix`. */
+  private identityPoints(start: number, end: number, most: number, prefix?: IdentityRows): IdentityPoint[] {
     const c = this.idCols;
     if (!c) return [];
     const k = c.score.width;
     const held = this.idStep.first;
-    return subsample(start, end, MAX_IDENTITY_POINTS).map((i) => {
+    return subsample(start, end, most).map((i) => {
       if (i < held) {
         const p = prefix!;
         const row = (a: ArrayLike<number>) => Float64Array.from({ length: k }, (_, j) => a[i * k + j]!);
@@ -415,7 +422,7 @@ export class RunHistory {
       evals: this.evals.map((e) => ({ ...e })),
       attentionSteps: [...this.attentionSteps],
       latestAttention: this.latestAttention(),
-      identity: this.identityPoints(prefix ? 0 : idBase, this.idStep.length, prefix?.identity),
+      identity: this.identityPoints(prefix ? 0 : idBase, this.idStep.length, MAX_IDENTITY_POINTS, prefix?.identity),
     };
     if (reason !== undefined) snap.statusReason = reason;
     if (this.summary) snap.summary = this.summary;
@@ -431,7 +438,7 @@ export class RunHistory {
   /**
    * Everything since the last drain as one `stepsAppended` (undefined when nothing is new).
    * latestAttention is the newest frame when frames arrived; identity is subsampled to
-   * ≤ MAX_IDENTITY_POINTS with the latest.
+   * ≤ LIVE_IDENTITY_POINTS with the latest.
    */
   drainUpdate(runId: string): StepsAppended | undefined {
     if (!this.hasUndrained) return undefined;
@@ -442,7 +449,7 @@ export class RunHistory {
       scalars: this.scalars(d.scalars, this.length),
       evals: this.evals.slice(d.evals).map((e) => ({ ...e })),
       attentionSteps: this.attentionSteps.slice(d.attention),
-      identity: this.identityPoints(d.identity, this.idStep.length),
+      identity: this.identityPoints(d.identity, this.idStep.length, LIVE_IDENTITY_POINTS),
     };
     if (d.attention < this.attentionSteps.length) msg.latestAttention = this.latestAttention()!;
     if (this.infoPending && this.info) msg.info = this.info;

@@ -7,7 +7,7 @@
  * `vscode` import.
  */
 import type { ScalarChunk } from '../protocol/messages';
-import { MAX_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
+import { LIVE_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
 
 function concat(a: Float64Array, b: Float64Array): Float64Array {
   const out = new Float64Array(a.length + b.length);
@@ -29,13 +29,13 @@ function concatScalars(a: ScalarChunk, b: ScalarChunk): ScalarChunk {
 
 /**
  * One update holding `a` then `b` (of the same run): every step of both; identity points of
- * both, subsampled to MAX_IDENTITY_POINTS keeping the latest; b's latest attention and info
+ * both, subsampled to LIVE_IDENTITY_POINTS keeping the latest (as one update would be); b's latest attention and info
  * when it has them.
  */
 export function mergeStepsAppended(a: StepsAppended, b: StepsAppended): StepsAppended {
   if (a.runId !== b.runId) throw new Error(`cannot merge updates of runs ${a.runId} and ${b.runId}`);
   const both = [...a.identity, ...b.identity];
-  const identity = subsample(0, both.length, MAX_IDENTITY_POINTS).map((i) => both[i]!);
+  const identity = subsample(0, both.length, LIVE_IDENTITY_POINTS).map((i) => both[i]!);
   const m: StepsAppended = {
     type: 'stepsAppended',
     runId: a.runId,

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION, type AttentionMapData, type RunInfo, type StepData } from '../../src/protocol/messages';
 import { isHostToWebview } from '../../src/protocol/guards';
-import { MAX_IDENTITY_POINTS, RunHistory } from '../../src/runs/runHistory';
+import { LIVE_IDENTITY_POINTS, MAX_IDENTITY_POINTS, RunHistory } from '../../src/runs/runHistory';
 import { UpdateCoalescer } from '../../src/runs/coalescer';
 
 const G = 4;
@@ -130,6 +130,19 @@ test('drainUpdate returns only what is new, then nothing', () => {
   assert.deepEqual(u2.identity.map((p) => p.step), [6, 7, 8]);
   assert.equal(u2.identity[2]!.measured[3], Math.fround(8 + 3 + 0.25));
   assert.equal(h.drainUpdate('r'), undefined);
+});
+
+test('a live update carries at most LIVE_IDENTITY_POINTS identity points, with the latest; the snapshot has them all', () => {
+  const h = new RunHistory();
+  h.setInfo(info);
+  for (let s = 1; s <= 300; s++) h.appendStep(makeStep(s, { identity: true }));
+  const u = h.drainUpdate('r')!;
+  assert.equal(u.scalars.n, 300, 'every step');
+  assert.equal(u.identity.length, LIVE_IDENTITY_POINTS);
+  assert.equal(u.identity[0]!.step, 1);
+  assert.equal(u.identity[u.identity.length - 1]!.step, 300);
+  for (let i = 1; i < u.identity.length; i++) assert.ok(u.identity[i]!.step > u.identity[i - 1]!.step);
+  assert.equal(h.snapshot('r', 'running').identity.length, 300);
 });
 
 test('snapshot holds the whole run; identity is subsampled with the first and latest point', () => {

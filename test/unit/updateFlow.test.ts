@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttentionFrame, IdentityPoint } from '../../src/protocol/messages';
 import { isHostToWebview, isWebviewToHost } from '../../src/protocol/guards';
-import { MAX_IDENTITY_POINTS, type StepsAppended } from '../../src/runs/runHistory';
+import { LIVE_IDENTITY_POINTS, type StepsAppended } from '../../src/runs/runHistory';
 import { mergeStepsAppended, UpdateFlow } from '../../src/runs/updateFlow';
 
 const G = 2;
@@ -51,7 +51,7 @@ test('merging updates keeps every step, eval and capture in order; the latest fr
   assert.equal(m.evals.length, 300);
   assert.deepEqual(m.attentionSteps, [1500, 3000]);
   assert.equal(m.latestAttention?.step, 3000);
-  assert.equal(m.identity.length, MAX_IDENTITY_POINTS);
+  assert.equal(m.identity.length, LIVE_IDENTITY_POINTS);
   assert.equal(m.identity[0]!.step, 1);
   assert.equal(m.identity[m.identity.length - 1]!.step, 3000);
   assert.ok(isHostToWebview(m));
