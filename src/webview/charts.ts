@@ -94,7 +94,7 @@ export class SeriesChart {
   private specs: LineSpec[] = [];
   private readonly buffers: Decimated[] = [];
   /** One min/max index per line, and the source epoch it was built for. */
-  private indexes: { index: MinMaxIndex; epoch: unknown }[] = [];
+  private indexes: { index: MinMaxIndex; epoch: unknown; drawn: string }[] = [];
   /** Point objects reused across updates, one pool per line (Chart.js reads them as parsed data). */
   private readonly pools: Point[][] = [];
 
@@ -121,7 +121,7 @@ export class SeriesChart {
         y:
           opts.log === true
             ? { type: 'logarithmic', ticks: { callback: logTick, autoSkip: false, sampleSize: 8 } }
-            : { type: 'linear', ticks: { sampleSize: 6 }, ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) },
+            : { type: 'linear', ticks: { sampleSize: 6, maxTicksLimit: 6 }, ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) },
       },
       plugins: {
         legend: { display: opts.legend !== false, labels: { boxWidth: 10, boxHeight: 2 } },
@@ -137,7 +137,7 @@ export class SeriesChart {
 
   setLines(specs: LineSpec[], theme: Theme): void {
     this.specs = specs;
-    this.indexes = specs.map(() => ({ index: new MinMaxIndex(this.opts.log === true), epoch: undefined }));
+    this.indexes = specs.map(() => ({ index: new MinMaxIndex(this.opts.log === true), epoch: undefined, drawn: '' }));
     this.chart.data.datasets = specs.map((s) => ({
       label: s.label,
       data: [],
@@ -156,11 +156,16 @@ export class SeriesChart {
       const ds = this.chart.data.datasets[i];
       if (ds === undefined) return;
       const { xs, ys, n, from = 0, to = n, epoch } = s.source();
-      const ix = this.indexes[i] as { index: MinMaxIndex; epoch: unknown };
+      const ix = this.indexes[i] as { index: MinMaxIndex; epoch: unknown; drawn: string };
       if (ix.epoch !== epoch) {
         ix.index.reset();
         ix.epoch = epoch;
+        ix.drawn = '';
       }
+      // A line with no new points (an evaluation series between evaluations) keeps its points.
+      const drawn = `${n} ${from} ${to} ${buckets}`;
+      if (drawn === ix.drawn && ds.data.length > 0) return;
+      ix.drawn = drawn;
       ix.index.sync(ys, n);
       const d = ix.index.decimate(xs, from, to, buckets, this.buffers[i]);
       this.buffers[i] = d;

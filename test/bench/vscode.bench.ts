@@ -1,9 +1,11 @@
 /**
  * Step → screen inside real VS Code (part of `npm run bench`, not a test): the packaged
  * extension in code-server, in Chromium, on this machine. A run of the fast task at full
- * speed with attention captured every step for 8 probes is launched from the palette; then,
+ * speed with attention captured every step for 8 probes is launched from the palette, the
+ * Attention Lens side bar (Runs tree, Current Run view) is shown beside the dashboard; then,
  * with nothing else happening, the dashboard's own hooks give, per repaint, the time from the
- * trainer's clock at the newest step it shows to the repaint (step → screen), and per update
+ * trainer's clock at the last step of the oldest update not yet shown to the repaint that shows it
+ * (step → screen), and per update
  * the time from the host posting it to the page receiving it (the host → page hop).
  * Measured over three 8-second windows after a 3-second settle.
  *
@@ -14,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { presetConfig } from '../../src/trainer/presets';
-import { commandAndPick, dashboardFrame, dashboardState, page, root, runCommand, startVsCode, stopVsCode, waitFor } from '../e2e/vscodeDriver';
+import { browser, commandAndPick, dashboardFrame, dashboardState, page, root, runCommand, startVsCode, stopVsCode, waitFor } from '../e2e/vscodeDriver';
 
 const RUN = 'bench-every-step';
 const WINDOWS = 3;
@@ -48,6 +50,8 @@ async function main(): Promise<void> {
       const st = await dashboardState(f);
       return st.step > 50 && st.heatmaps > 0 ? st : undefined;
     });
+    // As a user would have it: the Attention Lens side bar open too (the Runs tree, the Current Run view).
+    await runCommand('View: Show Attention Lens');
     await new Promise((r) => setTimeout(r, 3000));
     type Hooks = { __attentionLens: { renders: number; store: { lastStep: number }; stepLatencies(): number[]; hopLatencies(): number[] } };
     const sample = (): Promise<Sample> =>
@@ -67,6 +71,12 @@ async function main(): Promise<void> {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
       await cdp.send('Profiler.start');
+    }
+    // AL_BENCH_TRACE=<file>: a 4 s Chromium trace of the window first (diagnosis; not in the figures).
+    if (process.env['AL_BENCH_TRACE']) {
+      await browser!.startTracing(page, { path: process.env['AL_BENCH_TRACE'], categories: ['devtools.timeline', 'toplevel', 'v8.execute', 'blink', 'cc', 'viz', 'gpu'] });
+      await new Promise((r) => setTimeout(r, 4000));
+      await browser!.stopTracing();
     }
     for (let w = 0; w < WINDOWS; w++) {
       const a = await sample();

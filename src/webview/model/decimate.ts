@@ -116,7 +116,7 @@ export function lowerBound(xs: ArrayLike<number>, n: number, x: number): number 
 }
 
 /** Level 0 of the index: blocks of this many points; level k, blocks of BLOCK · 2^k. */
-const BLOCK = 16;
+const BLOCK = 8;
 
 /**
  * An incremental min/max index over an append-only series, so a redraw decimates in time
@@ -134,6 +134,8 @@ export class MinMaxIndex {
   private counts: number[] = [];
   private ys: ArrayLike<number> = [];
   private n = 0;
+  private qMin = -1;
+  private qMax = -1;
 
   constructor(private readonly positiveOnly = false) {}
 
@@ -226,23 +228,48 @@ export class MinMaxIndex {
     const bucketOf = (i: number): number => Math.min(buckets - 1, Math.floor(((xs[i] as number) - x0) * scale));
     let k = 0;
     let i = from;
+    // Buckets hold about as many points as the one before: guess that, check it with two
+    // lookups, and fall back to galloping and bisecting (bucketOf is non-decreasing in i).
+    let guess = 1;
     while (i < to) {
       const b = bucketOf(i);
-      // The bucket's end: gallop, then bisect (bucketOf is non-decreasing in i).
-      let lo = i + 1;
-      let step = 1;
-      let hi = lo;
-      while (hi < to && bucketOf(hi) === b) {
-        lo = hi + 1;
-        hi = i + (step *= 2);
+      // Find end: the first index after i outside bucket b (or `to`).
+      let lo: number; // bucketOf(lo − 1) === b
+      let hi: number; // hi === to, or bucketOf(hi) !== b
+      const p = i + guess;
+      if (p >= to || bucketOf(p) !== b) {
+        hi = p < to ? p : to;
+        if (hi - 1 === i || bucketOf(hi - 1) === b) lo = hi;
+        else {
+          lo = i + 1;
+          hi = hi - 1;
+        }
+      } else {
+        lo = p + 1;
+        let step = guess;
+        for (;;) {
+          step *= 2;
+          const q = i + step;
+          if (q >= to) {
+            hi = to;
+            break;
+          }
+          if (bucketOf(q) !== b) {
+            hi = q;
+            break;
+          }
+          lo = q + 1;
+        }
       }
-      if (hi > to) hi = to;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (bucketOf(mid) === b) lo = mid + 1;
         else hi = mid;
       }
-      const [iMin, iMax] = this.query(i, lo);
+      guess = lo - i;
+      this.scan(i, lo);
+      const iMin = this.qMin;
+      const iMax = this.qMax;
       if (iMin >= 0) {
         const a = iMin < iMax ? iMin : iMax;
         const c = iMin < iMax ? iMax : iMin;
@@ -263,33 +290,59 @@ export class MinMaxIndex {
 
   /** First indices of the smallest and largest valid y in [from, to) (−1 when none). */
   query(from: number, to: number): [number, number] {
+    this.scan(from, to);
+    return [this.qMin, this.qMax];
+  }
+
+  /** query() into qMin / qMax (no allocation: it runs once per bucket per redraw). */
+  private scan(from: number, to: number): void {
     const ys = this.ys;
     let iMin = -1;
     let iMax = -1;
+    let yMin = 0;
+    let yMax = 0;
+    const raw = (i: number): void => {
+      const y = ys[i] as number;
+      if (!this.valid(y)) return;
+      if (iMin < 0 || y < yMin) {
+        iMin = i;
+        yMin = y;
+      }
+      if (iMax < 0 || y > yMax) {
+        iMax = i;
+        yMax = y;
+      }
+    };
     let p = from;
-    while (p < to) {
-      if (p % BLOCK !== 0 || p + BLOCK > to) {
-        const y = ys[p] as number;
-        if (this.valid(y)) {
-          if (iMin < 0 || y < (ys[iMin] as number)) iMin = p;
-          if (iMax < 0 || y > (ys[iMax] as number)) iMax = p;
-        }
-        p++;
-        continue;
-      }
-      // The largest whole block that starts at p and ends by `to`.
-      let k = 0;
-      let size = BLOCK;
-      while (k + 1 < this.counts.length && p % (size * 2) === 0 && p + size * 2 <= to) {
-        k++;
-        size *= 2;
-      }
+    while (p < to && (p & (BLOCK - 1)) !== 0) raw(p++);
+    const levels = this.counts.length;
+    const largest = BLOCK << Math.max(0, levels - 1);
+    while (levels > 0 && p + BLOCK <= to) {
+      // The largest whole indexed block that starts at p and ends by `to`.
+      let size = p === 0 ? largest : p & -p;
+      if (size > largest) size = largest;
+      while (p + size > to) size >>= 1;
+      const k = 31 - Math.clz32(size / BLOCK);
       const j = p / size;
-      iMin = this.pick(iMin, (this.mins[k] as Int32Array)[j] as number, -1);
-      iMax = this.pick(iMax, (this.maxs[k] as Int32Array)[j] as number, 1);
+      const m = (this.mins[k] as Int32Array)[j] as number;
+      if (m >= 0) {
+        const y = ys[m] as number;
+        if (iMin < 0 || y < yMin) {
+          iMin = m;
+          yMin = y;
+        }
+        const x = (this.maxs[k] as Int32Array)[j] as number;
+        const yx = ys[x] as number;
+        if (iMax < 0 || yx > yMax) {
+          iMax = x;
+          yMax = yx;
+        }
+      }
       p += size;
     }
-    return [iMin, iMax];
+    while (p < to) raw(p++);
+    this.qMin = iMin;
+    this.qMax = iMax;
   }
 
   private valid(y: number): boolean {
