@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       return st.step > 50 && st.heatmaps > 0 ? st : undefined;
     });
     // As a user would have it: the Attention Lens side bar open too (the Runs tree, the Current Run view).
-    await runCommand('View: Show Attention Lens');
+    await runCommand(process.env['AL_BENCH_VIEW'] ?? 'View: Show Attention Lens');
     await new Promise((r) => setTimeout(r, 3000));
     type Hooks = { __attentionLens: { renders: number; store: { lastStep: number }; stepLatencies(): number[]; hopLatencies(): number[] } };
     const sample = (): Promise<Sample> =>
