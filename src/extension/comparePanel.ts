@@ -42,9 +42,19 @@ class ComparePanel extends Disposable {
       if (this.ready && ids.has(run.id)) this.flow.push(msg);
     };
     this._register(toDisposable(host.manager.on('runUpdate', update)));
-    this._register(toDisposable(host.manager.on('runChanged', (run) => forward(run, run.statusMessage()))));
+    // The tab names the runs as the Runs view does (Rename, Delete change it).
+    const retitle = () => {
+      const title = `Compare: ${this.runs().map((r) => r.name).join(' · ')}`;
+      if (panel.title !== title) panel.title = title;
+    };
+    const changed = (run: AnyRun) => {
+      forward(run, run.statusMessage());
+      if (ids.has(run.id)) retitle();
+    };
+    this._register(toDisposable(host.manager.on('runChanged', changed)));
     this._register(toDisposable(host.catalog.on('runUpdate', update)));
-    this._register(toDisposable(host.catalog.on('runChanged', (run) => forward(run, run.statusMessage()))));
+    this._register(toDisposable(host.catalog.on('runChanged', changed)));
+    this._register(toDisposable(host.catalog.on('changed', retitle)));
     this._register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
     panel.webview.html = renderWebview(panel.webview, extensionUri, 'compare', panel.title);
     this._register(

@@ -382,6 +382,17 @@ export class CompareView {
 
   private render(d: number): void {
     const st = this.store;
+    // A rename (a statusChanged with the new name) rebuilds what shows the names.
+    const names = st.runs.map((s) => this.runName(s)).join('\n');
+    if (names !== this.namesShown) {
+      this.namesShown = names;
+      d |= Changed.Run;
+      for (const panel of document.querySelectorAll<HTMLElement>('.al-cmp-panel')) {
+        const s = st.runs.find((r) => r.runId === panel.dataset['run']);
+        const name = panel.querySelector('.al-cmp-run-name');
+        if (s !== undefined && name !== null) setText(name as HTMLElement, this.runName(s));
+      }
+    }
     const has = st.runs.length > 0;
     setHidden(this.empty, has || st.protocolError !== undefined);
     setHidden(this.content, !has);
@@ -396,9 +407,13 @@ export class CompareView {
     if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
   }
 
+  /** The run's display name (the Runs view's: Rename changes it), else its info name. */
   private runName(s: RunStore): string {
-    return s.info?.name ?? s.runId ?? '';
+    return s.displayName ?? s.info?.name ?? s.runId ?? '';
   }
+
+  /** The names last built into the legend, charts, table and panels. */
+  private namesShown = '';
 
   /** Legend buttons are built once per set of runs and updated in place (keyboard focus stays). */
   private legendItems = new Map<string, { button: HTMLElement; meta: HTMLElement }>();

@@ -346,17 +346,27 @@ async function answerInputBox(prompt: string, value: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-test('Rename Run, Edit Run Note and Delete Run (with its confirmation) from the palette change the run folders and the Runs tree', async () => {
+test('Rename Run, Edit Run Note, Reveal Run Folder and Delete Run (with its confirmation) from the palette change the run folders, the Explorer and the Runs tree', async () => {
   try {
     await commandAndPick('Attention Lens: Rename Run', 'long-watch', 'Choose the run to rename');
     await answerInputBox('display name', 'long-watch (baseline)');
     await waitFor('meta.json to hold the new name', () => storedMetas().has('long-watch (baseline)') || undefined, 10000);
     await runCommand('View: Show Attention Lens');
     await waitFor('the Runs tree to show the new name', async () => /stopped/.test(await treeRowText('long-watch (baseline)')) || undefined, 15000);
+    // The compare view opened earlier names the runs as the Runs view does.
+    await page.locator('.tab', { hasText: 'Compare: lu-fc-fast · long-watch (baseline)' }).first().waitFor({ state: 'attached', timeout: 10000 });
 
     await commandAndPick('Attention Lens: Edit Run Note', 'long-watch (baseline)', 'Choose the run to annotate');
     await answerInputBox('free-text note', 'keys trainable; compare with keys frozen');
     await waitFor('meta.json to hold the note', () => storedMetas().get('long-watch (baseline)')?.meta.note === 'keys trainable; compare with keys frozen' || undefined, 10000);
+
+    // Reveal Run Folder: in the browser there is no OS file manager, so the Explorer shows it.
+    const kept = storedMetas().get('long-watch (baseline)')!;
+    await commandAndPick('Attention Lens: Reveal Run Folder', 'long-watch (baseline)', 'Choose the run to reveal');
+    await page
+      .locator('.explorer-folders-view .monaco-list-row.focused', { hasText: path.basename(kept.dir) })
+      .first()
+      .waitFor({ state: 'visible', timeout: 15000 });
 
     assert.ok((await page.locator('.tab', { hasText: 'Attention: lu-fc-fast' }).count()) > 0, 'its dashboard is open before the delete');
     const doomed = storedMetas().get('lu-fc-fast');
@@ -371,6 +381,7 @@ test('Rename Run, Edit Run Note and Delete Run (with its confirmation) from the 
     await waitFor('the Runs tree to drop the run', async () => (await page.locator('.monaco-list-row:visible', { hasText: 'lu-fc-fast' }).count()) === 0 || undefined, 15000);
     assert.ok(storedMetas().has('long-watch (baseline)'), 'the other run stays');
     await waitFor('the deleted run’s dashboard to close', async () => (await page.locator('.tab', { hasText: 'Attention: lu-fc-fast' }).count()) === 0 || undefined, 10000);
+    await page.locator('.tab', { hasText: /^Compare: long-watch \(baseline\)$/ }).first().waitFor({ state: 'attached', timeout: 10000 });
     await shot('e2e-rename-note-delete');
   } catch (e) {
     await shot('e2e-failure-rename-note-delete');

@@ -103,6 +103,12 @@ test('C1. two recorded runs: one curve per run per chart, the legend toggles a r
   assert.deepEqual(await hooks(p.page, (al) => al.shownSteps?.()), { [a.runId]: 300, [b.runId]: 300 });
   await deliver(p.page, { type: 'statusChanged', runId: b.runId, status: 'completed', step: 300 });
   assert.match(await p.page.locator(`.al-cmp-legend-item[data-run="${b.runId}"]`).innerText(), /completed/);
+  // Rename: the new display name reaches the legend, the attention panel and the page title.
+  await deliver(p.page, { type: 'statusChanged', runId: b.runId, status: 'completed', step: 300, name: 'run B (baseline)' });
+  assert.match(await p.page.locator(`.al-cmp-legend-item[data-run="${b.runId}"] .al-cmp-run-name`).innerText(), /^run B \(baseline\)$/);
+  assert.equal(await p.page.locator('.al-cmp-panel-head .al-cmp-run-name', { hasText: 'run B (baseline)' }).count(), 1);
+  assert.match(await p.page.title(), /run B \(baseline\)/);
+  assert.deepEqual(await hooks(p.page, (al) => al.chartData('loss')?.map((d) => d.xs.length)), [300, 300], 'the curves are drawn again in full');
   assert.deepEqual(p.errors, []);
   await close(p);
 });
