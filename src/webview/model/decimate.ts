@@ -175,26 +175,10 @@ export class MinMaxIndex {
       }
       if (k === 0) {
         for (let j = have; j < want; j++) {
-          let iMin = -1;
-          let iMax = -1;
-          let yMin = 0;
-          let yMax = 0;
-          for (let i = j * BLOCK, end = i + BLOCK; i < end; i++) {
-            const y = ys[i] as number;
-            if (!this.valid(y)) continue;
-            if (iMin < 0) {
-              iMin = iMax = i;
-              yMin = yMax = y;
-            } else if (y < yMin) {
-              iMin = i;
-              yMin = y;
-            } else if (y > yMax) {
-              iMax = i;
-              yMax = y;
-            }
-          }
-          mins[j] = iMin;
-          maxs[j] = iMax;
+          this.qMin = this.qMax = -1;
+          this.fold(j * BLOCK, (j + 1) * BLOCK);
+          mins[j] = this.qMin;
+          maxs[j] = this.qMax;
         }
       } else {
         const lo = this.mins[k - 1] as Int32Array;
@@ -296,14 +280,35 @@ export class MinMaxIndex {
 
   /** query() into qMin / qMax (no allocation: it runs once per bucket per redraw). */
   private scan(from: number, to: number): void {
+    this.qMin = this.qMax = -1;
+    // Points up to the first block boundary, then the largest whole indexed blocks, then the rest.
+    let p = Math.min(to, (from + BLOCK - 1) & ~(BLOCK - 1));
+    this.fold(from, p);
+    const levels = this.counts.length;
+    const largest = BLOCK << Math.max(0, levels - 1);
+    while (levels > 0 && p + BLOCK <= to) {
+      let size = p === 0 ? largest : p & -p;
+      if (size > largest) size = largest;
+      while (p + size > to) size >>= 1;
+      const k = 31 - Math.clz32(size / BLOCK);
+      const j = p / size;
+      this.qMin = this.pick(this.qMin, (this.mins[k] as Int32Array)[j] as number, -1);
+      this.qMax = this.pick(this.qMax, (this.maxs[k] as Int32Array)[j] as number, 1);
+      p += size;
+    }
+    this.fold(p, to);
+  }
+
+  /** Fold the points [from, to) into qMin / qMax, in order (the first index wins a tie). */
+  private fold(from: number, to: number): void {
     const ys = this.ys;
-    let iMin = -1;
-    let iMax = -1;
-    let yMin = 0;
-    let yMax = 0;
-    const raw = (i: number): void => {
+    let iMin = this.qMin;
+    let iMax = this.qMax;
+    let yMin = iMin < 0 ? 0 : (ys[iMin] as number);
+    let yMax = iMax < 0 ? 0 : (ys[iMax] as number);
+    for (let i = from; i < to; i++) {
       const y = ys[i] as number;
-      if (!this.valid(y)) return;
+      if (!this.valid(y)) continue;
       if (iMin < 0 || y < yMin) {
         iMin = i;
         yMin = y;
@@ -312,35 +317,7 @@ export class MinMaxIndex {
         iMax = i;
         yMax = y;
       }
-    };
-    let p = from;
-    while (p < to && (p & (BLOCK - 1)) !== 0) raw(p++);
-    const levels = this.counts.length;
-    const largest = BLOCK << Math.max(0, levels - 1);
-    while (levels > 0 && p + BLOCK <= to) {
-      // The largest whole indexed block that starts at p and ends by `to`.
-      let size = p === 0 ? largest : p & -p;
-      if (size > largest) size = largest;
-      while (p + size > to) size >>= 1;
-      const k = 31 - Math.clz32(size / BLOCK);
-      const j = p / size;
-      const m = (this.mins[k] as Int32Array)[j] as number;
-      if (m >= 0) {
-        const y = ys[m] as number;
-        if (iMin < 0 || y < yMin) {
-          iMin = m;
-          yMin = y;
-        }
-        const x = (this.maxs[k] as Int32Array)[j] as number;
-        const yx = ys[x] as number;
-        if (iMax < 0 || yx > yMax) {
-          iMax = x;
-          yMax = yx;
-        }
-      }
-      p += size;
     }
-    while (p < to) raw(p++);
     this.qMin = iMin;
     this.qMax = iMax;
   }
