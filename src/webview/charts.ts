@@ -120,7 +120,18 @@ export class SeriesChart {
         x: { type: 'linear', ticks: { maxTicksLimit: 6, maxRotation: 0, sampleSize: 6 } },
         y:
           opts.log === true
-            ? { type: 'logarithmic', ticks: { callback: logTick, autoSkip: false, sampleSize: 8 } }
+            ? {
+                type: 'logarithmic',
+                ticks: { callback: logTick, autoSkip: false, sampleSize: 8 },
+                // Only the labelled ticks get a tick and a grid line: over several decades the
+                // unlabelled 2…9 drew dozens of lines, and the label widths, measured on a
+                // sample, were mostly those of empty labels (the axis came out too narrow).
+                afterBuildTicks: (scale: { ticks: { value: number }[] }) => {
+                  const all = scale.ticks;
+                  const kept = all.filter((t, i) => logTick(t.value, i, all) !== '');
+                  if (kept.length >= 2) scale.ticks = kept;
+                },
+              }
             : { type: 'linear', ticks: { sampleSize: 6, maxTicksLimit: 6 }, ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) },
       },
       plugins: {
