@@ -166,6 +166,18 @@ test('2. the charts hold every streamed step and the header shows the last one',
       ['embeddings', 400],
     ],
   );
+  // The log axis spans several decades: a tick (and grid line) only where there is a label, and
+  // the axis wide enough for the widest one.
+  const axis = await p.page.evaluate(() => {
+    type Scale = { ticks: { value: number; label: string }[]; width: number; ctx: CanvasRenderingContext2D; _resolveTickFontOptions(i: number): { string: string } };
+    const c = (window as unknown as { __attentionLens: { charts: Record<string, { scales: Record<string, Scale> }> } }).__attentionLens.charts['gradients']!;
+    const y = c.scales['y']!;
+    y.ctx.font = y._resolveTickFontOptions(0).string;
+    return { labels: y.ticks.map((t) => String(t.label)), width: y.width, widest: Math.max(...y.ticks.map((t) => y.ctx.measureText(String(t.label)).width)) };
+  });
+  assert.ok(axis.labels.length >= 3, JSON.stringify(axis.labels));
+  assert.ok(axis.labels.every((l) => l !== ''), `every log tick labelled: ${JSON.stringify(axis.labels)}`);
+  assert.ok(axis.width >= axis.widest, `the y axis (${axis.width} px) fits its widest label (${axis.widest.toFixed(1)} px)`);
   assert.equal(await text(p.page, '.al-step'), '400 / 1,500');
   assert.equal(await text(p.page, '.al-loss'), String(Number(lu.loss(400).toPrecision(4))));
 
