@@ -189,6 +189,13 @@ export interface HistoryBacking {
   readAttention(step: number): AttentionFrame | undefined;
 }
 
+/** Identity row i of `rows` as a point (own float64 copies). */
+export function identityPointOf(rows: IdentityRows, i: number): IdentityPoint {
+  const k = rows.k;
+  const row = (a: ArrayLike<number>) => Float64Array.from({ length: k }, (_, j) => a[i * k + j]!);
+  return { step: rows.step[i]!, score: row(rows.score), measured: row(rows.measured), theory: row(rows.theory), relError: row(rows.relError) };
+}
+
 /** Indices of at most `max` of the rows [start, end), evenly spread, always with the first and last. */
 export function subsample(start: number, end: number, max: number): number[] {
   const n = end - start;
@@ -383,11 +390,7 @@ export class RunHistory {
     const k = c.score.width;
     const held = this.idStep.first;
     return subsample(start, end, most).map((i) => {
-      if (i < held) {
-        const p = prefix!;
-        const row = (a: ArrayLike<number>) => Float64Array.from({ length: k }, (_, j) => a[i * k + j]!);
-        return { step: p.step[i]!, score: row(p.score), measured: row(p.measured), theory: row(p.theory), relError: row(p.relError) };
-      }
+      if (i < held) return identityPointOf(prefix!, i);
       return {
         step: this.idStep.get(i),
         score: c.score.copyRows(i, i + 1, new Float64Array(k)),

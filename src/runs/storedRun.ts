@@ -8,7 +8,7 @@
  */
 import type { AttentionFrame, EvalPoint, HostToWebview, IdentityPoint, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
 import { indexAtOrBefore } from '../protocol/steps';
-import { MAX_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
+import { identityPointOf, LIVE_IDENTITY_POINTS, MAX_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
 import { isTerminal } from './runProcess';
 import { listRun, RunFollower, toScalarChunk, type RunListing, type RunMeta, type StoredIdentity, type StoredScalars, type StoreProblem } from './store';
 
@@ -84,16 +84,9 @@ function thinIdentity(id: StoredIdentity, max = THIN_IDENTITY_ROWS): StoredIdent
   return out;
 }
 
-function identityPoints(id: StoredIdentity): IdentityPoint[] {
-  const k = id.k;
-  const row = (a: Float32Array, i: number) => Float64Array.from(a.subarray(i * k, (i + 1) * k));
-  return subsample(0, id.n, MAX_IDENTITY_POINTS).map((i) => ({
-    step: id.step[i]!,
-    score: row(id.score, i),
-    measured: row(id.measured, i),
-    theory: row(id.theory, i),
-    relError: row(id.relError, i),
-  }));
+/** At most `most` of the rows as points, evenly spread, with the first and the last. */
+function identityPoints(id: StoredIdentity, most: number): IdentityPoint[] {
+  return subsample(0, id.n, most).map((i) => identityPointOf(id, i));
 }
 
 export class StoredRun {
@@ -232,7 +225,7 @@ export class StoredRun {
       }
       d.evals.push(...u.evals);
       d.attentionSteps.push(...newFrames);
-      update = { type: 'stepsAppended', runId: this.id, scalars: toScalarChunk(u.scalars), evals: u.evals.map((e) => ({ ...e })), attentionSteps: [...newFrames], identity: identityPoints(u.identity) };
+      update = { type: 'stepsAppended', runId: this.id, scalars: toScalarChunk(u.scalars), evals: u.evals.map((e) => ({ ...e })), attentionSteps: [...newFrames], identity: identityPoints(u.identity, LIVE_IDENTITY_POINTS) };
       const last = newFrames[newFrames.length - 1];
       if (last !== undefined) {
         const frame = this.attentionAt(last);
@@ -265,7 +258,7 @@ export class StoredRun {
       evals: d.evals.map((e) => ({ ...e })),
       attentionSteps: [...steps],
       latestAttention: last !== undefined ? this.attentionAt(last) : undefined,
-      identity: identityPoints(concatIdentity(d.identity)),
+      identity: identityPoints(concatIdentity(d.identity), MAX_IDENTITY_POINTS),
     };
     const reason = this.statusReason;
     if (reason !== undefined) snap.statusReason = reason;

@@ -58,8 +58,6 @@ export class UpdateFlow {
   private acked = 0;
   /** Per run (a compare view shows several), the updates waiting, merged; in arrival order. */
   private readonly pending = new Map<string, StepsAppended>();
-  /** Updates merged into a pending one so far (diagnostics). */
-  merged = 0;
 
   private lastSent = -Infinity;
   /** Inside snapshot(): updates are not queued (the snapshot being built holds them). */
@@ -89,7 +87,6 @@ export class UpdateFlow {
     const waiting = this.pending.get(msg.runId);
     if (waiting) {
       this.pending.set(msg.runId, mergeStepsAppended(waiting, msg));
-      this.merged++;
     } else if (this.pending.size === 0 && this.unanswered < this.window && this.dueIn() <= 0) this.sendNow(msg);
     else this.pending.set(msg.runId, msg);
     this.schedule();

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { presetConfig } from '../../src/trainer/presets';
 import type { RunConfig } from '../../src/trainer/config';
 import { RunManager } from '../../src/runs/runManager';
+import { LIVE_IDENTITY_POINTS } from '../../src/runs/runHistory';
 import { listRuns, openRun } from '../../src/runs/store';
 import { isStored, RunCatalog } from '../../src/runs/runCatalog';
 import { StoredRun } from '../../src/runs/storedRun';
@@ -270,7 +271,13 @@ test('a run the command line is writing is followed live: snapshot + polled upda
   assert.equal(s.following, true);
   const steps: number[] = Array.from(snap.scalars.step);
   const statuses: string[] = [];
-  catalog.on('runUpdate', (_r, msg) => steps.push(...Array.from(msg.scalars.step)));
+  let identityMost = 0;
+  let identityLast = 0;
+  catalog.on('runUpdate', (_r, msg) => {
+    steps.push(...Array.from(msg.scalars.step));
+    identityMost = Math.max(identityMost, msg.identity.length);
+    if (msg.identity.length > 0) identityLast = msg.identity[msg.identity.length - 1]!.step;
+  });
   catalog.on('runChanged', (r) => statuses.push(r.status));
   const stop = catalog.follow(50);
   const code = await exited;
@@ -281,6 +288,9 @@ test('a run the command line is writing is followed live: snapshot + polled upda
   assert.equal(statuses[statuses.length - 1], 'completed');
   assert.equal(steps.length, 20000);
   for (let i = 0; i < steps.length; i++) if (steps[i] !== i + 1) assert.fail(`update row ${i} is step ${steps[i]}`);
+  // Live updates carry a few identity points each (with the latest), as a live run's do.
+  assert.ok(identityMost > 0 && identityMost <= LIVE_IDENTITY_POINTS, `identity points per update, at most: ${identityMost}`);
+  assert.equal(identityLast, 20000);
   // Nothing more is polled once it ended.
   const before = steps.length;
   catalog.pollFollowed();
