@@ -280,13 +280,13 @@ export class Commands extends Disposable {
     this.d.dashboards.createOrShow(run);
   }
 
-  /** A tree command's run; says why when it cannot act (no run, or no run folder). */
   /** The run a run-folder command acts on: the one passed (tree item), else a pick of every run (from the palette). */
   private async chosenRun(arg: unknown, verb: string, title: string): Promise<AnyRun | undefined> {
     if (arg !== undefined) return this.target(arg, verb);
     return (await this.chooseRuns(undefined, undefined, `${PREFIX}: ${title}`, false, `Choose the run to ${verb}`))?.[0];
   }
 
+  /** chosenRun, when it has a run folder; says why when it cannot act (no run, or no run folder). */
   private async savedTarget(arg: unknown, verb: string, title: string): Promise<AnyRun | undefined> {
     const run = await this.chosenRun(arg, verb, title);
     if (run && !run.dir) {

@@ -18,6 +18,11 @@ import { saveImage } from './saveImage';
 
 export const COMPARE_VIEW_TYPE = 'attentionLens.compare';
 
+/** A compare tab's title: the runs' (display) names. */
+function compareTitle(runs: readonly AnyRun[]): string {
+  return `Compare: ${runs.map((r) => r.name).join(' · ')}`;
+}
+
 class ComparePanel extends Disposable {
   private ready = false;
   rejectedMessages = 0;
@@ -44,7 +49,7 @@ class ComparePanel extends Disposable {
     this._register(toDisposable(host.manager.on('runUpdate', update)));
     // The tab names the runs as the Runs view does (Rename, Delete change it).
     const retitle = () => {
-      const title = `Compare: ${this.runs().map((r) => r.name).join(' · ')}`;
+      const title = compareTitle(this.runs());
       if (panel.title !== title) panel.title = title;
     };
     const changed = (run: AnyRun) => {
@@ -133,7 +138,7 @@ export class ComparePanels extends Disposable {
     }
     const panel = vscode.window.createWebviewPanel(
       COMPARE_VIEW_TYPE,
-      `Compare: ${runs.map((r) => r.name).join(' · ')}`,
+      compareTitle(runs),
       { viewColumn: vscode.ViewColumn.Active },
       webviewOptions(this.extensionUri),
     );

@@ -10,6 +10,16 @@ import { renderWebview, webviewOptions } from './webviewContent';
 
 export const DASHBOARD_VIEW_TYPE = 'attentionLens.dashboard';
 
+/** A dashboard tab's title: the run's (display) name. */
+function dashboardTitle(name: string): string {
+  return `Attention: ${name}`;
+}
+
+function setTitle(panel: vscode.WebviewPanel, name: string): void {
+  const title = dashboardTitle(name);
+  if (panel.title !== title) panel.title = title;
+}
+
 class DashboardPanel extends Disposable {
   readonly bridge: WebviewBridge;
   constructor(
@@ -30,7 +40,7 @@ class DashboardPanel extends Disposable {
     panel.webview.html = renderWebview(panel.webview, extensionUri, 'dashboard', panel.title);
     // The tab follows a rename.
     const retitle = (run: { id: string; name: string }) => {
-      if (run.id === runId && panel.title !== `Attention: ${run.name}`) panel.title = `Attention: ${run.name}`;
+      if (run.id === runId) setTitle(panel, run.name);
     };
     this._register(toDisposable(host.manager.on('runChanged', retitle)));
     this._register(toDisposable(host.catalog.on('runChanged', retitle)));
@@ -61,7 +71,7 @@ export class DashboardPanels extends Disposable implements vscode.WebviewPanelSe
     }
     const panel = vscode.window.createWebviewPanel(
       DASHBOARD_VIEW_TYPE,
-      `Attention: ${run.name}`,
+      dashboardTitle(run.name),
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
       webviewOptions(this.extensionUri),
     );
@@ -77,7 +87,7 @@ export class DashboardPanels extends Disposable implements vscode.WebviewPanelSe
     const key = runId ?? `orphan-${Math.random()}`;
     // A panel restored after a reload keeps its old title: the run may have been renamed since.
     const run = runId !== undefined ? this.host.catalog.get(runId) : undefined;
-    if (run && panel.title !== `Attention: ${run.name}`) panel.title = `Attention: ${run.name}`;
+    if (run) setTitle(panel, run.name);
     this.panels.get(key)?.dispose();
     this.panels.set(key, new DashboardPanel(panel, runId, this.host, this.extensionUri, () => this.panels.delete(key)));
   }

@@ -9,8 +9,3 @@ export function exportFileName(base: string, name: string, ext: string): string 
   const stem = [clean(base), clean(name)].filter((s) => s !== '').join('-') || 'attention-lens';
   return `${stem.slice(0, 120)}.${ext}`;
 }
-
-/** The default name of an exported chart or heatmap. */
-export function imageFileName(base: string, name: string): string {
-  return exportFileName(base, name, 'png');
-}

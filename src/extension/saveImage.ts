@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { imageFileName } from './imageFileName';
+import { exportFileName } from './imageFileName';
 
 const PREFIX = 'Attention Lens';
 
@@ -41,5 +41,5 @@ export async function saveThroughDialog(r: SaveRequest): Promise<boolean> {
 }
 
 export async function saveImage(png: Uint8Array, base: string, name: string, log: vscode.LogOutputChannel): Promise<void> {
-  await saveThroughDialog({ title: `${PREFIX}: Save as PNG`, fileName: imageFileName(base, name), filters: { 'PNG image': ['png'] }, bytes: () => png, done: (file) => `saved ${file}`, log });
+  await saveThroughDialog({ title: `${PREFIX}: Save as PNG`, fileName: exportFileName(base, name, 'png'), filters: { 'PNG image': ['png'] }, bytes: () => png, done: (file) => `saved ${file}`, log });
 }

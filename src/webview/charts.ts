@@ -93,8 +93,8 @@ export class SeriesChart {
   readonly chart: XY;
   private specs: LineSpec[] = [];
   private readonly buffers: Decimated[] = [];
-  /** One min/max index per line, and the source epoch it was built for. */
-  private indexes: { index: MinMaxIndex; epoch: unknown; drawn: string }[] = [];
+  /** Per line: its min/max index, and what its points were last decimated from. */
+  private lines: { index: MinMaxIndex; drawn: string }[] = [];
   /** Point objects reused across updates, one pool per line (Chart.js reads them as parsed data). */
   private readonly pools: Point[][] = [];
 
@@ -148,7 +148,7 @@ export class SeriesChart {
 
   setLines(specs: LineSpec[], theme: Theme): void {
     this.specs = specs;
-    this.indexes = specs.map(() => ({ index: new MinMaxIndex(this.opts.log === true), epoch: undefined, drawn: '' }));
+    this.lines = specs.map(() => ({ index: new MinMaxIndex(this.opts.log === true), drawn: '' }));
     this.chart.data.datasets = specs.map((s) => ({
       label: s.label,
       data: [],
@@ -167,18 +167,13 @@ export class SeriesChart {
       const ds = this.chart.data.datasets[i];
       if (ds === undefined) return;
       const { xs, ys, n, from = 0, to = n, epoch } = s.source();
-      const ix = this.indexes[i] as { index: MinMaxIndex; epoch: unknown; drawn: string };
-      if (ix.epoch !== epoch) {
-        ix.index.reset();
-        ix.epoch = epoch;
-        ix.drawn = '';
-      }
+      const line = this.lines[i] as { index: MinMaxIndex; drawn: string };
       // A line with no new points (an evaluation series between evaluations) keeps its points.
-      const drawn = `${n} ${from} ${to} ${buckets}`;
-      if (drawn === ix.drawn && ds.data.length > 0) return;
-      ix.drawn = drawn;
-      ix.index.sync(ys, n);
-      const d = ix.index.decimate(xs, from, to, buckets, this.buffers[i]);
+      const drawn = `${String(epoch)} ${n} ${from} ${to} ${buckets}`;
+      if (drawn === line.drawn && ds.data.length > 0) return;
+      line.drawn = drawn;
+      line.index.sync(ys, n, epoch);
+      const d = line.index.decimate(xs, from, to, buckets, this.buffers[i]);
       this.buffers[i] = d;
       const pool = (this.pools[i] ??= []);
       while (pool.length < d.length) pool.push({ x: 0, y: 0 });

@@ -74,6 +74,7 @@ function chartCard(title: string, cls: string, what: string, onExport: () => Pro
 interface Panel {
   runId: string;
   el: HTMLElement;
+  nameEl: HTMLElement;
   stepEl: HTMLElement;
   probeEl: HTMLElement;
   lu: LuHeatmap;
@@ -387,10 +388,9 @@ export class CompareView {
     if (names !== this.namesShown) {
       this.namesShown = names;
       d |= Changed.Run;
-      for (const panel of document.querySelectorAll<HTMLElement>('.al-cmp-panel')) {
-        const s = st.runs.find((r) => r.runId === panel.dataset['run']);
-        const name = panel.querySelector('.al-cmp-run-name');
-        if (s !== undefined && name !== null) setText(name as HTMLElement, this.runName(s));
+      for (const p of this.panels) {
+        const s = st.run(p.runId);
+        if (s !== undefined) setText(p.nameEl, this.runName(s));
       }
     }
     const has = st.runs.length > 0;
@@ -407,9 +407,8 @@ export class CompareView {
     if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
   }
 
-  /** The run's display name (the Runs view's: Rename changes it), else its info name. */
   private runName(s: RunStore): string {
-    return s.displayName ?? s.info?.name ?? s.runId ?? '';
+    return s.name ?? '';
   }
 
   /** The names last built into the legend, charts, table and panels. */
@@ -529,6 +528,7 @@ export class CompareView {
   private buildPanels(): void {
     this.panels = this.store.runs.map((s, i) => {
       const runId = s.runId ?? '';
+      const nameEl = h('span', 'al-cmp-run-name', {}, [this.runName(s)]);
       const stepEl = h('span', 'al-card-note al-cmp-panel-step');
       const probeEl = h('div', 'al-card-note al-cmp-panel-probe');
       const lu = new LuHeatmap(this.tooltip);
@@ -536,12 +536,12 @@ export class CompareView {
       const save = exportButton(`the attention map of ${this.runName(s)}`, 'al-cmp-panel-export', () => this.exportPanel(runId));
       save.style.marginLeft = 'auto';
       const el = h('figure', `al-cmp-panel ${colourClass(i)}`, { 'data-run': runId }, [
-        h('figcaption', 'al-cmp-panel-head', {}, [h('span', 'al-swatch'), h('span', 'al-cmp-run-name', {}, [this.runName(s)]), stepEl, save]),
+        h('figcaption', 'al-cmp-panel-head', {}, [h('span', 'al-swatch'), nameEl, stepEl, save]),
         probeEl,
         lu.el,
         enc.el,
       ]);
-      return { runId, el, stepEl, probeEl, lu, enc, isLu: true, shown: undefined, key: '' };
+      return { runId, el, nameEl, stepEl, probeEl, lu, enc, isLu: true, shown: undefined, key: '' };
     });
     this.panelsEl.replaceChildren(...this.panels.map((p) => p.el));
   }

@@ -362,7 +362,7 @@ export class Dashboard {
   private renderHeader(): void {
     const s = this.store;
     const info = s.info;
-    setText(this.nameEl, s.displayName ?? info?.name ?? s.runId ?? 'Attention Lens');
+    setText(this.nameEl, s.name ?? 'Attention Lens');
     setText(this.badge, s.status);
     this.badge.className = `al-status al-status-${s.status}`;
     setText(this.reasonEl, s.statusReason ?? '');
@@ -382,7 +382,7 @@ export class Dashboard {
     setDisabled(this.resumeBtn, !(live && st === 'paused'));
     setDisabled(this.stepBtn, !(live && st === 'paused'));
     setDisabled(this.stopBtn, !(live && (st === 'running' || st === 'paused' || st === 'starting')));
-    document.title = `${s.displayName ?? info?.name ?? 'Attention Lens'} — ${st}`;
+    document.title = `${s.name ?? 'Attention Lens'} — ${st}`;
   }
 
   private setupCharts(): void {
@@ -509,7 +509,7 @@ export class Dashboard {
   // ─── export ─────────────────────────────────────────────────────────────────────────
 
   private get runName(): string {
-    return this.store.displayName ?? this.store.info?.name ?? this.store.runId ?? 'run';
+    return this.store.name ?? 'run';
   }
 
   private async postImage(name: string, image: HTMLCanvasElement): Promise<void> {

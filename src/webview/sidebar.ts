@@ -67,7 +67,7 @@ export class Sidebar {
     setHidden(this.body, !has);
     if (s.protocolError !== undefined) setText(this.empty, s.protocolError);
     if (!has) return;
-    setText(this.nameEl, s.displayName ?? s.info?.name ?? s.runId ?? '');
+    setText(this.nameEl, s.name ?? '');
     setText(this.badge, s.status);
     this.badge.className = `al-status al-status-${s.status}`;
     const total = s.info?.totalSteps;

@@ -9,7 +9,6 @@ export class Sparkline {
   readonly canvas = h('canvas', 'al-spark', { role: 'img', 'aria-label': 'loss' });
   private buf: Decimated | undefined;
   private readonly index = new MinMaxIndex();
-  private epoch: unknown;
   /** Points drawn last (for tests). */
   drawn = 0;
 
@@ -25,11 +24,7 @@ export class Sparkline {
     const ctx = this.canvas.getContext('2d');
     if (ctx === null) return;
     ctx.clearRect(0, 0, W, H);
-    if (epoch !== this.epoch) {
-      this.index.reset();
-      this.epoch = epoch;
-    }
-    this.index.sync(ys, n);
+    this.index.sync(ys, n, epoch);
     const d = this.index.decimate(xs, 0, n, Math.max(1, Math.round(cw)), this.buf);
     this.buf = d;
     this.drawn = d.length;

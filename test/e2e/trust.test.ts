@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dashboardFrame, dashboardState, extensionLog, page, root, runCommand, shot, startVsCode, stopVsCode, waitFor } from './vscodeDriver';
+import { dashboardFrame, dashboardState, extensionLog, openFile, page, paletteCount, root, runCommand, shot, startVsCode, stopVsCode, waitFor } from './vscodeDriver';
 
 before(() =>
   startVsCode(
@@ -42,18 +42,10 @@ test('in an untrusted workspace only presets launch: config files are not offere
     await waitFor('the preset to complete', async () => ((await dashboardState(frame)).status === 'completed' ? true : undefined), 60000);
 
     // Launch Run from Config File is not in the palette.
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').fill('>Attention Lens: Launch Run from Config File');
-    await page.waitForTimeout(1000);
-    assert.equal(await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Launch Run from Config File' }).count(), 0, 'hidden in Restricted Mode');
-    await page.keyboard.press('Escape');
+    assert.equal(await paletteCount('Attention Lens: Launch Run from Config File', 1000), 0, 'hidden in Restricted Mode');
 
     // The config file opens, without a Launch CodeLens.
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('from-the-workspace.attnlens.json');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'from-the-workspace.attnlens.json' }).first().waitFor({ state: 'visible', timeout: 10000 });
-    await page.keyboard.press('Enter');
+    await openFile('from-the-workspace.attnlens.json');
     await page.locator('.monaco-editor .view-lines', { hasText: 'from-the-workspace' }).first().waitFor({ state: 'visible', timeout: 15000 });
     // In a trusted window the lens shows within a few seconds (vscode.test.ts waits for it).
     await page.waitForTimeout(5000);

@@ -13,7 +13,9 @@ import {
   dashboardFrame,
   dashboardState,
   extensionLog,
+  openFile,
   page,
+  paletteCount,
   root,
   runCommand,
   shot,
@@ -188,11 +190,7 @@ test('a run config with an error is not launched; the error shows on the field; 
     await page.locator('.markers-panel .monaco-list-row', { hasText: 'optimizer.lr must be a positive number' }).first().waitFor({ state: 'visible', timeout: 15000 });
     assert.equal(await page.locator('.monaco-list-row', { hasText: /^broken/ }).filter({ hasText: /running|completed/ }).count(), 0, 'not launched');
     // The valid config shows a Launch CodeLens.
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('long-watch.attnlens.json');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'long-watch.attnlens.json' }).first().waitFor({ state: 'visible', timeout: 10000 });
-    await page.keyboard.press('Enter');
+    await openFile('long-watch.attnlens.json');
     await page.locator('.codelens-decoration', { hasText: 'Launch' }).first().waitFor({ state: 'visible', timeout: 20000 });
     await shot('e2e-config-codelens');
   } catch (e) {
@@ -206,13 +204,7 @@ test('after Reload Window both runs are listed from their folders and a saved ru
     await runCommand('Developer: Reload Window');
     await page.waitForTimeout(1500);
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
-    await waitFor('the Attention Lens commands after reload', async () => {
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').fill('>Attention Lens: Open Dashboard');
-      const n = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attention Lens: Open Dashboard' }).count();
-      await page.keyboard.press('Escape');
-      return n > 0 || undefined;
-    }, 60000, 1000);
+    await waitFor('the Attention Lens commands after reload', async () => (await paletteCount('Attention Lens: Open Dashboard')) > 0 || undefined, 60000, 1000);
     await runCommand('View: Show Attention Lens');
     await waitFor('lu-fc-fast listed as completed', async () => /completed/.test(await treeRowText('lu-fc-fast')) || undefined, 30000);
     await waitFor('long-watch listed as stopped', async () => /stopped/.test(await treeRowText('long-watch')) || undefined, 30000);

@@ -97,6 +97,26 @@ export async function runCommand(title: string): Promise<void> {
   throw last;
 }
 
+/** How many palette rows match `title` when it is typed after F1 (the palette is closed again). */
+export async function paletteCount(title: string, settleMs = 0): Promise<number> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').fill(`>${title}`);
+  if (settleMs > 0) await page.waitForTimeout(settleMs);
+  const n = await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).count();
+  await page.keyboard.press('Escape');
+  return n;
+}
+
+/** Go to File (Ctrl+P): opens the workspace file `name` in an editor. */
+export async function openFile(name: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
 /** In the quick pick whose placeholder is `placeholder`: type to filter, then Enter on the matching row. */
 /**
  * Runs a palette command and picks `label` in the quick pick it opens. A quick pick closes when
@@ -247,13 +267,7 @@ export async function startVsCode(prepare: (workspace: string) => void, opts: Vs
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
   // Let the extension host start.
-  await waitFor('the Attention Lens commands', async () => {
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').fill('>Attention Lens: Launch Run');
-    const n = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attention Lens: Launch Run' }).count();
-    await page.keyboard.press('Escape');
-    return n > 0 || undefined;
-  }, 60000, 1000);
+  await waitFor('the Attention Lens commands', async () => (await paletteCount('Attention Lens: Launch Run')) > 0 || undefined, 60000, 1000);
 }
 
 /** Closes the browser and code-server; code-server's log goes to test-artifacts/. */

@@ -9,7 +9,7 @@ import * as vm from 'node:vm';
 import * as zlib from 'node:zlib';
 import { MAX_EXPORT_PNG_BYTES, type WebviewToHost } from '../../src/protocol/messages';
 import { isPng, isWebviewToHost } from '../../src/protocol/guards';
-import { imageFileName } from '../../src/extension/imageFileName';
+import { exportFileName } from '../../src/extension/imageFileName';
 import { heatExportLayout, HEAT_EXPORT_SCALE } from '../../src/webview/model/exportLayout';
 import { decodePng, pngSize } from '../webview/png';
 
@@ -102,13 +102,13 @@ test('exportImage: anything else is rejected', () => {
 });
 
 test('default file names: <run name>-<what>.png, safe on any file system', () => {
-  assert.equal(imageFileName('lu-fc-fast', 'loss'), 'lu-fc-fast-loss.png');
-  assert.equal(imageFileName('Lu · Attn-FC · synthetic (fast)', 'attention-step-300'), 'Lu_Attn-FC_synthetic_fast-attention-step-300.png');
-  assert.equal(imageFileName('../../etc/passwd', 'loss'), 'etc_passwd-loss.png');
-  assert.equal(imageFileName('a/b\\c:d', '..'), 'a_b_c_d.png');
-  assert.equal(imageFileName('', ''), 'attention-lens.png');
-  assert.equal(imageFileName('x'.repeat(300), 'loss').length, 120 + '.png'.length);
-  for (const n of [imageFileName('..', '..'), imageFileName('.hidden', 'x')]) assert.doesNotMatch(n, /^\.|[/\\]/);
+  assert.equal(exportFileName('lu-fc-fast', 'loss', 'png'), 'lu-fc-fast-loss.png');
+  assert.equal(exportFileName('Lu · Attn-FC · synthetic (fast)', 'attention-step-300', 'png'), 'Lu_Attn-FC_synthetic_fast-attention-step-300.png');
+  assert.equal(exportFileName('../../etc/passwd', 'loss', 'png'), 'etc_passwd-loss.png');
+  assert.equal(exportFileName('a/b\\c:d', '..', 'png'), 'a_b_c_d.png');
+  assert.equal(exportFileName('', '', 'png'), 'attention-lens.png');
+  assert.equal(exportFileName('x'.repeat(300), 'loss', 'png').length, 120 + '.png'.length);
+  for (const n of [exportFileName('..', '..', 'png'), exportFileName('.hidden', 'x', 'png')]) assert.doesNotMatch(n, /^\.|[/\\]/);
 });
 
 test('heatmap export layout: size from the shape only; cells, labels and scale inside and apart', () => {

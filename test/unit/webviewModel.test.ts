@@ -268,12 +268,19 @@ test('MinMaxIndex.decimate gives exactly decimateMinMax, as the series grows in 
   }
 });
 
-test('MinMaxIndex: a shorter series starts the index over; a redraw reads a small part of a long series', () => {
+test('MinMaxIndex: a shorter series or a new epoch starts the index over; a redraw reads a small part of a long series', () => {
   const ix = new MinMaxIndex();
   ix.sync(Float64Array.from([5, 1, 9, 3, 7]), 5);
   ix.sync(Float64Array.from([2, 8]), 2);
   assert.equal(ix.length, 2);
   assert.deepEqual(ix.query(0, 2), [0, 1]);
+  // A replaced series of the same length (a new epoch) is indexed anew.
+  const a = Float64Array.from({ length: 32 }, (_, i) => i);
+  const b = Float64Array.from({ length: 32 }, (_, i) => 31 - i);
+  ix.sync(a, 32, 1);
+  assert.deepEqual(ix.query(0, 32), [0, 31]);
+  ix.sync(b, 32, 2);
+  assert.deepEqual(ix.query(0, 32), [31, 0]);
   // 400,000 points: the first sync reads each once; a decimation over all of them into 300
   // buckets then reads only a few per bucket from ys (and O(log) from xs).
   const n = 400_000;

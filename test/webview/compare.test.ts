@@ -13,7 +13,7 @@ import { compareSnapshot, configDiff, encoderRun, luRun } from './fixtures';
 import { ARTIFACTS, clickExport, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, type OpenPage, type TestServer } from './harness';
 import { isWebviewToHost } from '../../src/protocol/guards';
 import { heatExportLayout } from '../../src/webview/model/exportLayout';
-import { decodePng, hasSignature, pixel, pngSize, type Png } from './png';
+import { countHue, decodePng, hasSignature, pixel, pngSize } from './png';
 
 let browser: Browser;
 let server: TestServer;
@@ -327,21 +327,6 @@ test('C5. no CSP violation; encoder runs show the softmax weights of one head; s
   assert.deepEqual(q.errors, []);
   await close(q);
 });
-
-/**
- * Pixels of a hue, on the dark background: 'blue' (--vscode-charts-blue #3794ff) or 'orange'
- * (#d18616). By channel dominance, so a thin line's anti-aliased pixels count too.
- */
-function countHue(img: Png, hue: 'blue' | 'orange'): number {
-  let n = 0;
-  for (let i = 0; i < img.rgba.length; i += 4) {
-    const r = img.rgba[i]!;
-    const g = img.rgba[i + 1]!;
-    const b = img.rgba[i + 2]!;
-    if (hue === 'blue' ? b > r + 80 && b > g + 30 : r > b + 80 && g > b + 30) n++;
-  }
-  return n;
-}
 
 test('C6. Save PNG: a compare chart (every run, no runId) and one run\'s attention map', async () => {
   const { b, snap } = twoRuns();

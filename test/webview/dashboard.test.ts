@@ -15,7 +15,7 @@ import { encoderRun, luRun } from './fixtures';
 import { ARTIFACTS, clickExport, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, waitReady, type HeatPixels, type OpenPage, type TestServer } from './harness';
 import { isWebviewToHost } from '../../src/protocol/guards';
 import { heatExportLayout } from '../../src/webview/model/exportLayout';
-import { decodePng, hasSignature, pixel, pngSize, type Png } from './png';
+import { countHue, decodePng, hasSignature, pixel, pngSize, type Png } from './png';
 
 let browser: Browser;
 let server: TestServer;
@@ -588,21 +588,6 @@ function assertCellsMatch(img: Png, px: HeatPixels, kind: 'lu' | 'matrix', backg
       const got = pixel(img, L.grid.x + c * L.cellW + 3, L.grid.y + r * L.cellH + 3);
       assert.deepEqual(got, want, `cell (${r}, ${c})`);
     }
-}
-
-/**
- * Pixels of a hue, on the dark background: 'blue' (--vscode-charts-blue #3794ff) or 'orange'
- * (#d18616). By channel dominance, so a thin line's anti-aliased pixels count too.
- */
-function countHue(img: Png, hue: 'blue' | 'orange'): number {
-  let n = 0;
-  for (let i = 0; i < img.rgba.length; i += 4) {
-    const r = img.rgba[i]!;
-    const g = img.rgba[i + 1]!;
-    const b = img.rgba[i + 2]!;
-    if (hue === 'blue' ? b > r + 80 && b > g + 30 : r > b + 80 && g > b + 30) n++;
-  }
-  return n;
 }
 
 test('10. Save PNG: a chart posts a PNG of its canvas on the theme background; heatmaps with labels and scale', async () => {

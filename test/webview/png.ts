@@ -89,3 +89,18 @@ export function pixel(p: Png, x: number, y: number): number[] {
   const o = (y * p.width + x) * 4;
   return Array.from(p.rgba.subarray(o, o + 4));
 }
+
+/**
+ * Pixels of a hue, on the dark background: 'blue' (--vscode-charts-blue #3794ff) or 'orange'
+ * (#d18616). By channel dominance, so a thin line's anti-aliased pixels count too.
+ */
+export function countHue(img: Png, hue: 'blue' | 'orange'): number {
+  let n = 0;
+  for (let i = 0; i < img.rgba.length; i += 4) {
+    const r = img.rgba[i]!;
+    const g = img.rgba[i + 1]!;
+    const b = img.rgba[i + 2]!;
+    if (hue === 'blue' ? b > r + 80 && b > g + 30 : r > b + 80 && g > b + 30) n++;
+  }
+  return n;
+}

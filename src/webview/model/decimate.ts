@@ -125,8 +125,8 @@ const BLOCK = 8;
  * valid y (−1 when the block has none). `decimate` gives exactly what `decimateMinMax` gives
  * for the same input; a series of a million steps redraws without touching a million points.
  *
- * The series may only grow between calls to `sync`; when it is replaced (cleared, a new run),
- * call `reset` (SeriesChart does this when the source's epoch changes or the series shrinks).
+ * The series may only grow between calls to `sync`; one that is replaced (cleared, a new run)
+ * comes with a new `epoch` (or is shorter), and the index starts over.
  */
 export class MinMaxIndex {
   private mins: Int32Array[] = [];
@@ -136,6 +136,7 @@ export class MinMaxIndex {
   private n = 0;
   private qMin = -1;
   private qMax = -1;
+  private epoch: unknown;
 
   constructor(private readonly positiveOnly = false) {}
 
@@ -151,9 +152,13 @@ export class MinMaxIndex {
     this.n = 0;
   }
 
-  /** Index the points [length, n) of ys (the points below `length` must be unchanged). */
-  sync(ys: ArrayLike<number>, n: number): void {
-    if (n < this.n) this.reset();
+  /**
+   * Index the points [length, n) of ys. The points below `length` must be those indexed
+   * before, unless `epoch` differs from the last sync's (the series was replaced).
+   */
+  sync(ys: ArrayLike<number>, n: number, epoch?: unknown): void {
+    if (n < this.n || epoch !== this.epoch) this.reset();
+    this.epoch = epoch;
     this.ys = ys;
     this.n = n;
     for (let k = 0, size = BLOCK; size <= n; k++, size *= 2) {

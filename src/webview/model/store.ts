@@ -138,6 +138,11 @@ export class RunStore {
    */
   constructor(private readonly opts: { gradNorms?: 'groups' | 'total' } = {}) {}
 
+  /** The name to show: the host's display name (Rename changes it), else the trainer's, else the run id. */
+  get name(): string | undefined {
+    return this.displayName ?? this.info?.name ?? this.runId;
+  }
+
   /** Parameter group names; "group g" when the run info has not arrived. */
   get groups(): string[] {
     const names = this.info?.groups ?? [];
