@@ -21,7 +21,7 @@ const builds = [
     sourcemap: !production,
     minify: production,
     logLevel: 'warning',
-    entryPoints: ['src/webview/main.ts'],
+    entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
   },
 ];

@@ -6,11 +6,11 @@
  */
 import * as path from 'node:path';
 import { createRunDir, DEFAULT_RUNS_DIR, gitCommit, RunWriter } from '../runs/store';
-import { runInfo, stepData, summaryData } from '../trainer-process/convert';
+import { runInfo, stepData, summaryData } from '../io/convert';
 import { ConfigError } from '../trainer/configSchema';
 import { PRESETS } from '../trainer/presets';
 import type { StepRecord } from '../trainer/train';
-import { loadPreset, readConfigFile, trainerFor, type LoadedConfig } from './loadConfig';
+import { loadPreset, readConfigFile, trainerFor, type LoadedConfig } from '../io/loadConfig';
 
 const USAGE = `usage:
   attention-lens presets

@@ -1,6 +1,6 @@
 /** The HTML of a dashboard or side view: strict CSP, nonce'd bundle, only the extension's own files. */
 import * as vscode from 'vscode';
-import { webviewHtml } from '../webview/html';
+import { webviewHtml } from './webviewHtml';
 import { nonce } from './webviewBridge';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {

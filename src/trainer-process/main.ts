@@ -9,9 +9,9 @@
 import { assertNever, PROTOCOL_VERSION, type HostToTrainer, type StepData, type TrainerToHost } from '../protocol/messages';
 import { isHostToTrainer } from '../protocol/guards';
 import { parseRunConfig } from '../trainer/configSchema';
-import { trainerFor } from '../cli/loadConfig';
+import { trainerFor } from '../io/loadConfig';
 import { TrainingLoop, type Trainer } from '../trainer/train';
-import { runInfo, stepData, summaryData } from './convert';
+import { runInfo, stepData, summaryData } from '../io/convert';
 
 let loop: TrainingLoop | undefined;
 let started = false;

@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type { AttentionFrame, HostToWebview, RunInfo, RunSnapshot, ScalarChunk } from '../../src/protocol/messages';
-import { CompareStore, luProbeGrid, luRow, rangeIndices, unionSorted } from '../../src/webview/model/compareStore';
+import { CompareStore, luProbeGrid, luRow, rangeIndices, unionSorted } from '../../webview/model/compareStore';
 import { indexAtOrBefore } from '../../src/protocol/steps';
-import { Changed } from '../../src/webview/model/store';
+import { Changed } from '../../webview/model/store';
 
 function chunk(from: number, to: number, groups = 2): ScalarChunk {
   const n = to - from + 1;

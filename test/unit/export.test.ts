@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { presetConfig } from '../../src/trainer/presets';
 import { buildTrainer } from '../../src/trainer/setup';
-import { stepData, runInfo } from '../../src/trainer-process/convert';
+import { stepData, runInfo } from '../../src/io/convert';
 import { RunHistory } from '../../src/runs/runHistory';
 import { runJson, scalarsCsv } from '../../src/runs/export';
 

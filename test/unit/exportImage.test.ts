@@ -10,7 +10,7 @@ import * as zlib from 'node:zlib';
 import { MAX_EXPORT_PNG_BYTES, type WebviewToHost } from '../../src/protocol/messages';
 import { isPng, isWebviewToHost } from '../../src/protocol/guards';
 import { exportFileName } from '../../src/extension/imageFileName';
-import { heatExportLayout, HEAT_EXPORT_SCALE } from '../../src/webview/model/exportLayout';
+import { heatExportLayout, HEAT_EXPORT_SCALE } from '../../webview/model/exportLayout';
 import { decodePng, pngSize } from '../webview/png';
 
 const CRC = Array.from({ length: 256 }, (_, n) => {

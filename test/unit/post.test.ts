@@ -6,7 +6,7 @@ import { isHostToWebview } from '../../src/protocol/guards';
 import { PROTOCOL_VERSION, type HostToWebview } from '../../src/protocol/messages';
 import { presetConfig } from '../../src/trainer/presets';
 import { buildTrainer } from '../../src/trainer/setup';
-import { runInfo, stepData } from '../../src/trainer-process/convert';
+import { runInfo, stepData } from '../../src/io/convert';
 import { RunHistory } from '../../src/runs/runHistory';
 
 test('a snapshot with hundreds of typed arrays is packed into one buffer and still passes the guard', () => {

@@ -12,7 +12,7 @@ import { buildTrainer } from '../../src/trainer/setup';
 import type { StepRecord } from '../../src/trainer/train';
 import { MAX_STEPS_PER_MESSAGE, PROTOCOL_VERSION, type HostToTrainer, type HostToWebview, type RunInfo, type StepData, type TrainerToHost, type WebviewToHost } from '../../src/protocol/messages';
 import { isHostToTrainer, isHostToWebview, isTrainerToHost, isWebviewToHost } from '../../src/protocol/guards';
-import { runInfo, stepData, summaryData } from '../../src/trainer-process/convert';
+import { runInfo, stepData, summaryData } from '../../src/io/convert';
 import { RunHistory } from '../../src/runs/runHistory';
 
 // One real run, 50 steps: step 1 has attention and identity, step 50 an evaluation.

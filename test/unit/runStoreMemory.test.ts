@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION, type HostToWebview, type RunInfo, type RunSnapshot, type ScalarChunk } from '../../src/protocol/messages';
 import { packForWebview } from '../../src/extension/post';
-import { RunStore } from '../../src/webview/model/store';
+import { RunStore } from '../../webview/model/store';
 
 const G = 3;
 const info: RunInfo = { name: 'mem', modelKind: 'lu', groups: ['a', 'b', 'c'], totalSteps: 100, stepsPerEpoch: 1, classes: ['x'], probes: [{ tokens: ['t0', 't1'], label: 0 }], topicWords: ['t1'], m: 1, config: {} };

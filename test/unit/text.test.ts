@@ -19,7 +19,7 @@ import {
   type TextFormat,
 } from '../../src/trainer/data/text';
 import { Rng } from '../../src/trainer/rng';
-import { loadTextDataset } from '../../src/cli/readData';
+import { loadTextDataset } from '../../src/io/readData';
 
 function cfg(over: Partial<TextDataConfig> = {}): TextDataConfig {
   return {

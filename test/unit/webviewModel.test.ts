@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type { AttentionFrame, HostToWebview, IdentityPoint, RunInfo, RunSnapshot, ScalarChunk } from '../../src/protocol/messages';
-import { buildRamp, colorOf, contrast, fillRGBA, heatPalette, over, parseColor, rampIndex, RAMP_SIZE, scaleForStage } from '../../src/webview/model/colorRamp';
-import { decimateMinMax, lowerBound, MinMaxIndex } from '../../src/webview/model/decimate';
-import { argmax, cellAt, encoderLayer, layersOf, luGrid, tokenLabels } from '../../src/webview/model/layout';
-import { Scrubber, stopAtOrBefore, stopIndexAtOrBefore } from '../../src/webview/model/scrubber';
-import { Series } from '../../src/webview/model/series';
-import { Changed, MAX_IDENTITY_POINTS, RunStore, thinKeepingLast } from '../../src/webview/model/store';
-import { theoryCurve, theoryNorm } from '../../src/webview/model/theory';
+import { buildRamp, colorOf, contrast, fillRGBA, heatPalette, over, parseColor, rampIndex, RAMP_SIZE, scaleForStage } from '../../webview/model/colorRamp';
+import { decimateMinMax, lowerBound, MinMaxIndex } from '../../webview/model/decimate';
+import { argmax, cellAt, encoderLayer, layersOf, luGrid, tokenLabels } from '../../webview/model/layout';
+import { Scrubber, stopAtOrBefore, stopIndexAtOrBefore } from '../../webview/model/scrubber';
+import { Series } from '../../webview/model/series';
+import { Changed, MAX_IDENTITY_POINTS, RunStore, thinKeepingLast } from '../../webview/model/store';
+import { theoryCurve, theoryNorm } from '../../webview/model/theory';
 
 // ─── fixtures ────────────────────────────────────────────────────────────────────────
 

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { AttentionLensHooks } from '../../src/webview/hooks';
+import type { AttentionLensHooks } from '../../webview/hooks';
 import { compareSnapshot, configDiff, encoderRun, luRun } from './fixtures';
 import { ARTIFACTS, clickExport, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, type OpenPage, type TestServer } from './harness';
 import { isWebviewToHost } from '../../src/protocol/guards';
-import { heatExportLayout } from '../../src/webview/model/exportLayout';
+import { heatExportLayout } from '../../webview/model/exportLayout';
 import { countHue, decodePng, hasSignature, pixel, pngSize } from './png';
 
 let browser: Browser;

@@ -9,12 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AttentionFrame } from '../../src/protocol/messages';
-import { decimateMinMax } from '../../src/webview/model/decimate';
-import type { AttentionLensHooks } from '../../src/webview/hooks';
+import { decimateMinMax } from '../../webview/model/decimate';
+import type { AttentionLensHooks } from '../../webview/hooks';
 import { encoderRun, luRun } from './fixtures';
 import { ARTIFACTS, clickExport, cspViolations, deliver, heatPixels, launchBrowser, openPage, posted, settle, startServer, waitReady, type HeatPixels, type OpenPage, type TestServer } from './harness';
 import { isWebviewToHost } from '../../src/protocol/guards';
-import { heatExportLayout } from '../../src/webview/model/exportLayout';
+import { heatExportLayout } from '../../webview/model/exportLayout';
 import { countHue, decodePng, hasSignature, pixel, pngSize, type Png } from './png';
 
 let browser: Browser;

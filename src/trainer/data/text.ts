@@ -1,7 +1,7 @@
 /**
  * Text classification data: parse JSON Lines, CSV, TSV or `label sentence` files, tokenise on
  * whitespace, build a vocabulary from the training split and pad everything into a Dataset.
- * Pure: the caller reads the files (see src/cli/readData.ts); nothing here touches a disk.
+ * Pure: the caller reads the files (see src/io/readData.ts); nothing here touches a disk.
  */
 import type { TextDataConfig } from '../config';
 import type { Rng } from '../rng';

@@ -3,8 +3,8 @@
  * <body data-view>, validates every host message with the protocol guard (an invalid one is
  * logged and dropped), and opens the channel by posting `ready` with the protocol version.
  */
-import { isHostToWebview } from '../protocol/guards';
-import { PROTOCOL_VERSION, type WebviewToHost } from '../protocol/messages';
+import { isHostToWebview } from '../src/protocol/guards';
+import { PROTOCOL_VERSION, type WebviewToHost } from '../src/protocol/messages';
 import { CompareView } from './compare';
 import { Dashboard, type WebviewHost } from './dashboard';
 import type { AttentionLensHooks } from './hooks';

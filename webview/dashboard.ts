@@ -3,7 +3,7 @@
  * charts, the attention heatmaps with a step scrubber, and (Lu runs) the identity scatter.
  * Messages only update the store and mark parts dirty; one animation frame repaints them.
  */
-import type { AttentionFrame, HostToWebview, WebviewToHost } from '../protocol/messages';
+import type { AttentionFrame, HostToWebview, WebviewToHost } from '../src/protocol/messages';
 import type { ScaleMode } from './model/colorRamp';
 import { scaleForStage } from './model/colorRamp';
 import { encoderLayer, layersOf, luGrid, STAGE_LABEL } from './model/layout';

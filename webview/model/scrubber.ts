@@ -3,7 +3,7 @@
  * position snaps to the nearest stop at or before it; at the last stop it is "live" and
  * follows the newest frame as training continues.
  */
-import { indexAtOrBefore } from '../../protocol/steps';
+import { indexAtOrBefore } from '../../src/protocol/steps';
 
 /** Index of the last stop ≤ position (stops increasing); 0 when position is before them all, -1 when there are none. */
 export function stopIndexAtOrBefore(stops: readonly number[], position: number): number {

@@ -6,7 +6,7 @@
  * their identity error and topic attention in one table. Messages only update the
  * CompareStore and mark parts dirty; one animation frame repaints them.
  */
-import type { AttentionFrame, HostToWebview } from '../protocol/messages';
+import type { AttentionFrame, HostToWebview } from '../src/protocol/messages';
 import { scaleForStage } from './model/colorRamp';
 import { CompareStore, luProbeGrid, luRow, rangeIndices } from './model/compareStore';
 import { encoderLayer, layersOf, STAGE_LABEL } from './model/layout';

@@ -7,10 +7,10 @@
  * all runs, and which runs the legend hides. Each run's store keeps its total gradient norm,
  * the only one drawn here, instead of every group's.
  */
-import { PROTOCOL_VERSION } from '../../protocol/messages';
-import type { AttentionFrame, ConfigDifference, HostToWebview, RunInfo } from '../../protocol/messages';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages';
+import type { AttentionFrame, ConfigDifference, HostToWebview, RunInfo } from '../../src/protocol/messages';
 import { lowerBound } from './decimate';
-import { indexAtOrBefore } from '../../protocol/steps';
+import { indexAtOrBefore } from '../../src/protocol/steps';
 import type { LuGrid } from './layout';
 import { tokenLabels } from './layout';
 import { Series } from './series';

@@ -3,7 +3,7 @@
  * positions (each row that sentence's own tokens); for an encoder, per layer the stages
  * (J logits, W weights, U mixed …) and in each every head's token × token map.
  */
-import type { AttentionFrame, AttentionMapData, RunInfo } from '../../protocol/messages';
+import type { AttentionFrame, AttentionMapData, RunInfo } from '../../src/protocol/messages';
 
 export type Stage = AttentionMapData['stage'];
 

@@ -3,7 +3,7 @@
  * CSS with pixelated sampling), each painted by one ImageData write per frame; the tokens
  * are HTML text laid over or beside them, so they stay crisp and selectable.
  */
-import type { AttentionMapData } from '../protocol/messages';
+import type { AttentionMapData } from '../src/protocol/messages';
 import { fillRGBA, RAMP_SIZE, type HeatPalette, type HeatScale, type ScaleMode, scaleForStage } from './model/colorRamp';
 import { cellAt, formatValue, STAGE_LABEL, tokenLabels, type EncoderLayer, type LuGrid, type Stage } from './model/layout';
 import { h, setText } from './dom';

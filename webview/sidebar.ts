@@ -3,7 +3,7 @@
  * its current attention (every probe for a Lu model; the last layer's heads of the first
  * probe for an encoder).
  */
-import type { HostToWebview } from '../protocol/messages';
+import type { HostToWebview } from '../src/protocol/messages';
 import { scaleForStage } from './model/colorRamp';
 import { encoderLayer, layersOf, luGrid } from './model/layout';
 import { Changed, RunStore } from './model/store';

@@ -5,7 +5,7 @@
  * repaint what `apply` reports as changed. The host is the source of truth; a new snapshot
  * replaces everything.
  */
-import { assertNever, PROTOCOL_VERSION } from '../../protocol/messages';
+import { assertNever, PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type {
   AttentionFrame,
   EvalPoint,
@@ -15,8 +15,8 @@ import type {
   RunStatus,
   RunSummaryData,
   ScalarChunk,
-} from '../../protocol/messages';
-import { copyProbes } from '../../protocol/steps';
+} from '../../src/protocol/messages';
+import { copyProbes } from '../../src/protocol/steps';
 import { Series } from './series';
 
 /** Bit flags: what an applied message changed. */

@@ -4,7 +4,7 @@
  * through them. Points on the curve mean the persisting identity holds.
  */
 import { Chart, type ChartConfiguration } from 'chart.js';
-import type { IdentityPoint } from '../protocol/messages';
+import type { IdentityPoint } from '../src/protocol/messages';
 import { theoryCurve } from './model/theory';
 import { themeChart, type Point } from './charts';
 import type { Theme } from './theme';
