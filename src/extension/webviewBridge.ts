@@ -4,6 +4,7 @@
  * status changes; commands from the page act on the run. Everything the page sends passes
  * the protocol guard first; rejected messages are logged and counted.
  */
+import { emptyMeasures } from '../protocol/measures';
 import * as vscode from 'vscode';
 import { PROTOCOL_VERSION, assertNever, type HostToWebview, type RunSnapshot } from '../protocol/messages';
 import { isWebviewToHost } from '../protocol/guards';
@@ -183,7 +184,7 @@ export function missingRunSnapshot(runId: string | undefined, reason: string): R
     evals: [],
     attentionSteps: [],
     latestAttention: undefined,
-    identity: [],
+    identity: [], measures: emptyMeasures(),
   };
 }
 

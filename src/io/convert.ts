@@ -53,6 +53,10 @@ export function stepData(rec: StepRecord): StepData {
   if (rec.eval) out.eval = evalData(rec.eval);
   if (rec.attention) out.attention = attentionMaps(rec.attention);
   if (rec.identity) out.identity = identityData(rec.identity);
+  if (rec.measures) {
+    if (rec.measures.samples.length > 0) out.measures = rec.measures.samples.map((m) => ({ id: m.id, values: compact(m.values) }));
+    if (rec.measures.events.length > 0) out.events = rec.measures.events.map((e) => (e.payload === undefined ? { id: e.id, step: rec.step, text: e.text } : { id: e.id, step: rec.step, text: e.text, payload: e.payload }));
+  }
   return out;
 }
 
@@ -68,6 +72,8 @@ export function runInfo(trainer: Trainer, config: unknown): RunInfo {
     probes: trainer.probes.map((p) => ({ tokens: [...p.tokens], label: p.label })),
     config,
   };
+  const measures = trainer.measures.declared;
+  if (measures.length > 0) info.measures = measures;
   // The trainer reports identity rows exactly when the model is Lu and the data synthetic;
   // their order is topicWords.flat().
   const topic = trainer.data.topicWords;

@@ -3,6 +3,7 @@
  * these accepts it; a rejected message is logged and counted by the receiver, never trusted.
  * Guards check shapes deeply enough that the receiver can use the message without casts.
  */
+import { isMeasureChunk, isMeasureDecls, isMeasureEvent, isMeasureSample, measuresProblem } from './measures';
 import { MAX_EXPORT_PNG_BYTES, MAX_STEPS_PER_MESSAGE, PNG_SIGNATURE } from './messages';
 import type {
   AttentionFrame,
@@ -11,6 +12,7 @@ import type {
   HostToTrainer,
   HostToWebview,
   IdentityData,
+  MeasureDecl,
   RunInfo,
   RunSummaryData,
   ScalarChunk,
@@ -79,7 +81,7 @@ export function isRunInfo(v: unknown): v is RunInfo {
   return (
     isObj(v) &&
     isStr(v['name']) &&
-    (v['modelKind'] === 'lu' || v['modelKind'] === 'encoder') &&
+    (v['modelKind'] === 'lu' || v['modelKind'] === 'encoder' || v['modelKind'] === 'other') &&
     isArr(v['groups'], isStr) &&
     isNat(v['totalSteps']) &&
     isNat(v['stepsPerEpoch']) &&
@@ -87,12 +89,21 @@ export function isRunInfo(v: unknown): v is RunInfo {
     isArr(v['probes'], (p): p is { tokens: string[]; label: number } => isObj(p) && isArr(p['tokens'], isStr) && isInt(p['label'])) &&
     opt(v['topicWords'], (x): x is string[] => isArr(x, isStr)) &&
     opt(v['m'], isNat) &&
+    opt(v['measures'], isMeasureDecls) &&
     'config' in v
   );
 }
 
-export function isStepData(v: unknown, groups?: number): v is StepData {
+/**
+ * One step's data. `groups` (once known) checks the norm vectors' length; `measures` (the run's
+ * declarations by id, once known) checks every sample and event against its declaration.
+ */
+export function isStepData(v: unknown, groups?: number, measures?: ReadonlyMap<string, MeasureDecl>): v is StepData {
   if (!isObj(v)) return false;
+  const ms = v['measures'];
+  const evs = v['events'];
+  if (!opt(ms, (x): x is unknown[] => isArr(x, isMeasureSample)) || !opt(evs, (x): x is unknown[] => isArr(x, isMeasureEvent))) return false;
+  if (measures && isNat(v['step']) && measuresProblem(v['step'], ms as never, evs as never, measures) !== undefined) return false;
   const g = v['gradNorms'];
   const w = v['weightNorms'];
   return (
@@ -126,8 +137,8 @@ function isSummary(v: unknown): v is RunSummaryData {
   );
 }
 
-/** trainer → host. `groups` (once known) also checks the norm vectors' length. */
-export function isTrainerToHost(v: unknown, groups?: number): v is TrainerToHost {
+/** trainer → host. `groups` and `measures` (once known) also check each step against the run (see isStepData). */
+export function isTrainerToHost(v: unknown, groups?: number, measures?: ReadonlyMap<string, MeasureDecl>): v is TrainerToHost {
   if (!isObj(v) || !isStr(v['type'])) return false;
   switch (v['type']) {
     case 'trainerReady':
@@ -135,9 +146,9 @@ export function isTrainerToHost(v: unknown, groups?: number): v is TrainerToHost
     case 'runStarted':
       return isRunInfo(v['info']);
     case 'stepCompleted':
-      return isStepData(v['data'], groups);
+      return isStepData(v['data'], groups, measures);
     case 'stepsCompleted':
-      return Array.isArray(v['data']) && v['data'].length >= 1 && v['data'].length <= MAX_STEPS_PER_MESSAGE && v['data'].every((d) => isStepData(d, groups));
+      return Array.isArray(v['data']) && v['data'].length >= 1 && v['data'].length <= MAX_STEPS_PER_MESSAGE && v['data'].every((d) => isStepData(d, groups, measures));
     case 'paused':
       return isNat(v['step']) && isStr(v['reason']);
     case 'resumed':
@@ -235,6 +246,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         opt(s['latestAttention'], isAttentionFrame) &&
         Array.isArray(s['identity']) &&
         s['identity'].every(isIdentityPoint) &&
+        isMeasureChunk(s['measures']) &&
         opt(s['summary'], isSummary)
       );
     }
@@ -249,6 +261,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         opt(v['latestAttention'], isAttentionFrame) &&
         Array.isArray(v['identity']) &&
         v['identity'].every(isIdentityPoint) &&
+        isMeasureChunk(v['measures']) &&
         opt(v['seq'], isNat) &&
         opt(v['lastWallTime'], isFinNum) &&
         opt(v['postedAt'], isFinNum)

@@ -61,10 +61,93 @@ export interface EvalData {
   topicAttention?: number;
 }
 
+// ─── measurements: declared once, sent as data ────────────────────────────────────────
+//
+// A run declares its measurements in RunInfo.measures; values then travel inside the step and
+// snapshot messages (StepData.measures / .events, MeasureChunk), never as new message kinds.
+// A new experiment adds declarations and data, not a message type, a store record or a view.
+
+/**
+ * What a measurement is:
+ *   series  one number per step it is recorded at (a scalar curve);
+ *   groups  one number per named group (parameter group, layer, member) per step;
+ *   matrix  a named rows × cols matrix at a step (e.g. an accuracy matrix a[t][i]);
+ *   event   something that happened at a step: a short text and a small JSON payload.
+ */
+export type MeasureKind = 'series' | 'groups' | 'matrix' | 'event';
+
+/** A measurement's declaration, in RunInfo.measures (its index there is its store index). */
+export interface MeasureDecl {
+  /** Unique within the run, 1–100 characters of [A-Za-z0-9_./:-], e.g. `acc/task`, `bits`, `pbt/exploit`. */
+  id: string;
+  kind: MeasureKind;
+  /** What a person reads in titles and legends. */
+  label: string;
+  /** Unit of the values (`bits`, `nats`, `%`), when there is one. */
+  unit?: string;
+  /** groups: the groups' names, in the order of every sample's values (1–1024). */
+  groups?: string[];
+  /** matrix: row labels and column labels (each 1–1024). */
+  rows?: string[];
+  cols?: string[];
+  /** Axis hints for series / groups (the y axis) and matrix (the colour scale). */
+  scale?: 'linear' | 'log';
+  min?: number;
+  max?: number;
+  /**
+   * Which convention the values follow where conventions differ, as one sentence, e.g.
+   * "a[t][i]: test accuracy on task i after training on task t (rows t, columns i)".
+   */
+  convention?: string;
+  /** event: a labelled vertical line at its step ('line', the default), or a band from its step to the next event of the same id ('band'). */
+  display?: 'line' | 'band';
+  /** Series and groups with the same card share one chart (default: a chart of its own). */
+  card?: string;
+}
+
+/** JSON a payload may hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * One value of a series, groups or matrix measurement at a step: `values` has 1 (series),
+ * groups.length (groups) or rows·cols (matrix, row-major) numbers.
+ */
+export interface MeasureSample {
+  id: string;
+  values: Float64Array;
+}
+
+/** An event at a step. `text` labels its marker (≤ 200 characters); `payload` is small JSON (≤ 16 KiB as JSON text). */
+export interface MeasureEvent {
+  id: string;
+  step: number;
+  text: string;
+  payload?: JsonValue;
+}
+
+/** Recorded measurement values, for many steps at once (snapshots, updates, a run read back). */
+export interface MeasureChunk {
+  /** Series and groups measurements: for each that has values here, its steps and values, (n × width) row-major. */
+  series: { id: string; step: Float64Array; values: Float64Array }[];
+  /** Matrix values at their steps, in step order (matrices are sparse: every one is kept). */
+  matrices: { id: string; step: number; values: Float32Array }[];
+  /** Events in step order. */
+  events: MeasureEvent[];
+}
+
+/** Most measurements one run may declare. */
+export const MAX_MEASURES = 256;
+/** Most groups, rows or columns one measurement may declare. */
+export const MAX_MEASURE_LABELS = 1024;
+/** Longest event text, and largest event payload as JSON text. */
+export const MAX_EVENT_TEXT = 200;
+export const MAX_EVENT_PAYLOAD_CHARS = 16 * 1024;
+
 /** What a run is, sent once when it starts. */
 export interface RunInfo {
   name: string;
-  modelKind: 'lu' | 'encoder';
+  /** 'lu' and 'encoder' have views of their own; 'other' (a test model, a user's own model) gets the generic ones. */
+  modelKind: 'lu' | 'encoder' | 'other';
   /** Parameter groups, in the order of gradNorms / weightNorms. */
   groups: string[];
   totalSteps: number;
@@ -75,6 +158,8 @@ export interface RunInfo {
   /** Lu model on the synthetic task: the topic words, in the order of IdentityData, and m. */
   topicWords?: string[];
   m?: number;
+  /** The run's declared measurements (absent: none). Their values come in StepData.measures / .events. */
+  measures?: MeasureDecl[];
   /** The full validated run config (JSON). */
   config: unknown;
 }
@@ -93,6 +178,10 @@ export interface StepData {
   /** Captured every captureEvery steps. */
   attention?: AttentionMapData[][];
   identity?: IdentityData;
+  /** Values of declared series / groups / matrix measurements recorded at this step. */
+  measures?: MeasureSample[];
+  /** Declared events that happened at this step (their step is this step). */
+  events?: MeasureEvent[];
   stepMs: number;
   /** Trainer's wall clock (ms since the epoch) when the step completed. */
   wallTime?: number;
@@ -182,6 +271,8 @@ export interface RunSnapshot {
   latestAttention: AttentionFrame | undefined;
   /** Identity at a bounded number of recorded steps (for the scatter). */
   identity: IdentityPoint[];
+  /** Every declared measurement's recorded values, whole. */
+  measures: MeasureChunk;
   summary?: RunSummaryData;
 }
 
@@ -199,6 +290,8 @@ export type HostToWebview =
       attentionSteps: number[];
       latestAttention?: AttentionFrame;
       identity: IdentityPoint[];
+      /** Measurement values recorded since the last update. */
+      measures: MeasureChunk;
       /**
        * Flow control: a page that is sent updates numbered `seq` answers each with `applied`;
        * the host has at most a couple unanswered and merges what arrives meanwhile, so a page

@@ -25,6 +25,8 @@ import type {
   HostToWebview,
   IdentityData,
   IdentityPoint,
+  MeasureChunk,
+  MeasureEvent,
   RunInfo,
   RunSnapshot,
   RunStatus,
@@ -32,6 +34,7 @@ import type {
   ScalarChunk,
   StepData,
 } from '../protocol/messages';
+import { measureWidth } from '../protocol/measures';
 import { copyProbes, indexAtOrBefore } from '../protocol/steps';
 
 export type StepsAppended = Extract<HostToWebview, { type: 'stepsAppended' }>;
@@ -206,6 +209,63 @@ export function subsample(start: number, end: number, max: number): number[] {
   return out;
 }
 
+/**
+ * Declared measurements' values (RunInfo.measures), as they arrived: series and groups as
+ * columns (a step column and a values column each), matrices and events as lists (they are
+ * sparse). Kept whole in memory: a per-step series costs 16 B per step (8 + 8·width for groups).
+ */
+export class MeasureHistory {
+  private readonly series = new Map<string, { step: Column; values: Column; drained: number }>();
+  private readonly matrices: { id: string; step: number; values: Float32Array }[] = [];
+  private readonly events: MeasureEvent[] = [];
+  private drainedMatrices = 0;
+  private drainedEvents = 0;
+
+  /** Records one step's samples and events (already checked against the declarations by the guard). */
+  append(d: StepData, info: RunInfo | undefined): void {
+    for (const smp of d.measures ?? []) {
+      const decl = info?.measures?.find((m) => m.id === smp.id);
+      if (!decl) throw new Error(`step ${d.step}: measurement ${JSON.stringify(smp.id)} is not declared`);
+      if (decl.kind === 'matrix') {
+        this.matrices.push({ id: smp.id, step: d.step, values: Float32Array.from(smp.values) });
+        continue;
+      }
+      let col = this.series.get(smp.id);
+      if (!col) {
+        col = { step: new Column(1, 'f64'), values: new Column(measureWidth(decl), 'f64'), drained: 0 };
+        this.series.set(smp.id, col);
+      }
+      col.step.push1(d.step);
+      col.values.push(smp.values);
+    }
+    for (const e of d.events ?? []) this.events.push(e.payload === undefined ? { id: e.id, step: e.step, text: e.text } : { id: e.id, step: e.step, text: e.text, payload: structuredClone(e.payload) });
+  }
+
+  get hasUndrained(): boolean {
+    if (this.drainedMatrices < this.matrices.length || this.drainedEvents < this.events.length) return true;
+    for (const c of this.series.values()) if (c.drained < c.step.length) return true;
+    return false;
+  }
+
+  /** Everything (`all`) or what arrived since the last drain (which then counts as handed out). */
+  chunk(all: boolean): MeasureChunk {
+    const out: MeasureChunk = { series: [], matrices: [], events: [] };
+    for (const [id, c] of this.series) {
+      const from = all ? 0 : c.drained;
+      const n = c.step.length - from;
+      if (n > 0) out.series.push({ id, step: c.step.copyRows(from, c.step.length, new Float64Array(n)), values: c.values.copyRows(from, c.step.length, new Float64Array(n * c.values.width)) });
+      if (!all) c.drained = c.step.length;
+    }
+    out.matrices = this.matrices.slice(all ? 0 : this.drainedMatrices).map((m) => ({ ...m, values: m.values.slice() }));
+    out.events = this.events.slice(all ? 0 : this.drainedEvents).map((e) => ({ ...e }));
+    if (!all) {
+      this.drainedMatrices = this.matrices.length;
+      this.drainedEvents = this.events.length;
+    }
+    return out;
+  }
+}
+
 export class RunHistory {
   /** From runStarted. */
   info: RunInfo | undefined;
@@ -233,6 +293,9 @@ export class RunHistory {
   // Identity, one row per step that reported it.
   private readonly idStep = new Column(1, 'f64');
   private idCols: { score: Column; measured: Column; theory: Column; relError: Column } | undefined; // each (n × K)
+
+  /** Declared measurements' values. */
+  readonly measures = new MeasureHistory();
 
   // What drainUpdate has handed out so far.
   private drained = { scalars: 0, evals: 0, attention: 0, identity: 0 };
@@ -320,6 +383,7 @@ export class RunHistory {
       // pooled and shared with other messages (and so changed or detached later).
       this.frames.push(copyProbes(d.attention));
     }
+    if (d.measures || d.events) this.measures.append(d, this.info);
     if (d.identity) {
       const c = this.idCols!;
       this.idStep.push1(d.step);
@@ -426,6 +490,7 @@ export class RunHistory {
       attentionSteps: [...this.attentionSteps],
       latestAttention: this.latestAttention(),
       identity: this.identityPoints(prefix ? 0 : idBase, this.idStep.length, MAX_IDENTITY_POINTS, prefix?.identity),
+      measures: this.measures.chunk(true),
     };
     if (reason !== undefined) snap.statusReason = reason;
     if (this.summary) snap.summary = this.summary;
@@ -435,7 +500,7 @@ export class RunHistory {
   /** Whether anything arrived since the last drainUpdate. */
   get hasUndrained(): boolean {
     const d = this.drained;
-    return this.infoPending || d.scalars < this.length || d.evals < this.evals.length || d.attention < this.attentionSteps.length || d.identity < this.idStep.length;
+    return this.infoPending || d.scalars < this.length || d.evals < this.evals.length || d.attention < this.attentionSteps.length || d.identity < this.idStep.length || this.measures.hasUndrained;
   }
 
   /**
@@ -453,6 +518,7 @@ export class RunHistory {
       evals: this.evals.slice(d.evals).map((e) => ({ ...e })),
       attentionSteps: this.attentionSteps.slice(d.attention),
       identity: this.identityPoints(d.identity, this.idStep.length, LIVE_IDENTITY_POINTS),
+      measures: this.measures.chunk(false),
     };
     if (d.attention < this.attentionSteps.length) msg.latestAttention = this.latestAttention()!;
     if (this.infoPending && this.info) msg.info = this.info;

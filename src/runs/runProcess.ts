@@ -10,8 +10,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import { PROTOCOL_VERSION, type HostToTrainer, type RunInfo, type RunStatus, type RunSummaryData, type StepData, type TrainerToHost } from '../protocol/messages';
+import { PROTOCOL_VERSION, type HostToTrainer, type MeasureDecl, type RunInfo, type RunStatus, type RunSummaryData, type StepData, type TrainerToHost } from '../protocol/messages';
 import { isTrainerToHost } from '../protocol/guards';
+import { declsById } from '../protocol/measures';
 
 // ─── A tiny typed event emitter ──────────────────────────────────────────────────────
 
@@ -120,6 +121,8 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   stderrTail = '';
   /** Set by runStarted. */
   info: RunInfo | undefined;
+  /** The run's measurement declarations by id (from runStarted): each step's samples and events are checked against them. */
+  private measures: ReadonlyMap<string, MeasureDecl> | undefined;
   /** Set by runCompleted. */
   summary: RunSummaryData | undefined;
   /** OS process id (undefined if the process could not be started). */
@@ -292,7 +295,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   private onMessage(m: unknown): void {
     // Messages that arrive after a kill was decided were still sent before it: keep them.
     if (this.exited) return;
-    if (!isTrainerToHost(m, this.info?.groups.length)) {
+    if (!isTrainerToHost(m, this.info?.groups.length, this.measures)) {
       this.reject(`invalid trainer message: ${describeMessage(m)}`);
       return;
     }
@@ -328,6 +331,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
           return;
         }
         this.info = m.info;
+        this.measures = declsById(m.info.measures);
         this.emit('message', m);
         this.setStatus('running', undefined);
         return;

@@ -6,7 +6,9 @@
  * writing is followed: `poll()` reads only what was appended since and returns it as one
  * `stepsAppended` update, the way a live run's updates reach a dashboard. No `vscode` import.
  */
-import type { AttentionFrame, EvalPoint, HostToWebview, IdentityPoint, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
+import { concatMeasures } from '../protocol/measures';
+import type {
+  AttentionFrame, EvalPoint, HostToWebview, IdentityPoint, MeasureChunk, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
 import { indexAtOrBefore } from '../protocol/steps';
 import { identityPointOf, LIVE_IDENTITY_POINTS, MAX_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
 import { isTerminal } from './runProcess';
@@ -22,6 +24,8 @@ interface Loaded {
   identity: StoredIdentity[];
   evals: EvalPoint[];
   attentionSteps: number[];
+  /** Every measurement value read so far. */
+  measures: MeasureChunk;
   problems: StoreProblem[];
   /** The follower has read everything of an ended run. */
   ended: boolean;
@@ -192,7 +196,7 @@ export class StoredRun {
       const follower = new RunFollower(this.listing.dir);
       // A run nobody writes any more is read to its end, a torn tail reported (as openRun does).
       const u = follower.poll({ final: !this.beingWritten });
-      this.data = { follower, config: u.config, scalars: [u.scalars], identity: [u.identity.n > KEEP_IDENTITY_ROWS ? thinIdentity(u.identity) : u.identity], evals: u.evals, attentionSteps: [...u.attentionSteps], problems: u.problems, ended: u.ended || !this.beingWritten };
+      this.data = { follower, config: u.config, scalars: [u.scalars], identity: [u.identity.n > KEEP_IDENTITY_ROWS ? thinIdentity(u.identity) : u.identity], evals: u.evals, attentionSteps: [...u.attentionSteps], measures: u.measures, problems: u.problems, ended: u.ended || !this.beingWritten };
       if (u.meta) this.listing = { ...this.listing, meta: u.meta, ended: u.meta.endedAt !== undefined };
     }
     return this.data;
@@ -215,7 +219,8 @@ export class StoredRun {
     d.problems.push(...u.problems);
     if (u.ended || writerGone) d.ended = true;
     const newFrames = u.attentionSteps;
-    const any = u.scalars.n > 0 || u.evals.length > 0 || u.identity.n > 0 || newFrames.length > 0 || (!hadInfo && this.listing.meta.info !== undefined);
+    const newMeasures = u.measures.series.length > 0 || u.measures.matrices.length > 0 || u.measures.events.length > 0;
+    const any = u.scalars.n > 0 || u.evals.length > 0 || u.identity.n > 0 || newFrames.length > 0 || newMeasures || (!hadInfo && this.listing.meta.info !== undefined);
     let update: StepsAppended | undefined;
     if (any) {
       if (u.scalars.n > 0) d.scalars.push(u.scalars);
@@ -225,7 +230,8 @@ export class StoredRun {
       }
       d.evals.push(...u.evals);
       d.attentionSteps.push(...newFrames);
-      update = { type: 'stepsAppended', runId: this.id, scalars: toScalarChunk(u.scalars), evals: u.evals.map((e) => ({ ...e })), attentionSteps: [...newFrames], identity: identityPoints(u.identity, LIVE_IDENTITY_POINTS) };
+      if (newMeasures) d.measures = concatMeasures(d.measures, u.measures);
+      update = { type: 'stepsAppended', runId: this.id, scalars: toScalarChunk(u.scalars), evals: u.evals.map((e) => ({ ...e })), attentionSteps: [...newFrames], identity: identityPoints(u.identity, LIVE_IDENTITY_POINTS), measures: u.measures };
       const last = newFrames[newFrames.length - 1];
       if (last !== undefined) {
         const frame = this.attentionAt(last);
@@ -257,6 +263,7 @@ export class StoredRun {
       scalars: toScalarChunk(concatScalars(d.scalars)),
       evals: d.evals.map((e) => ({ ...e })),
       attentionSteps: [...steps],
+      measures: d.measures,
       latestAttention: last !== undefined ? this.attentionAt(last) : undefined,
       identity: identityPoints(concatIdentity(d.identity), MAX_IDENTITY_POINTS),
     };

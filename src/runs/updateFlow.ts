@@ -6,6 +6,7 @@
  * everything else sharing its thread (in a browser-hosted VS Code, the whole window). No
  * `vscode` import.
  */
+import { concatMeasures } from '../protocol/measures';
 import type { ScalarChunk } from '../protocol/messages';
 import { LIVE_IDENTITY_POINTS, subsample, type StepsAppended } from './runHistory';
 
@@ -43,6 +44,7 @@ export function mergeStepsAppended(a: StepsAppended, b: StepsAppended): StepsApp
     evals: [...a.evals, ...b.evals],
     attentionSteps: [...a.attentionSteps, ...b.attentionSteps],
     identity,
+    measures: concatMeasures(a.measures, b.measures),
   };
   const latest = b.latestAttention ?? a.latestAttention;
   if (latest) m.latestAttention = latest;

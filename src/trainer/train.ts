@@ -12,6 +12,7 @@ import { EncoderModel } from './models/encoder';
 import { makeOptimizer, type Optimizer } from './optim';
 import { Rng } from './rng';
 import { now } from './clock';
+import { Measures, type RecordedMeasures } from './measures';
 
 /** Lu models on the synthetic task: the persisting identity for one topic word. */
 export interface IdentityRow {
@@ -62,8 +63,18 @@ export interface StepRecord {
   attention?: AttentionMap[][];
   /** Lu models on the synthetic task: the identity per topic word (after the update). */
   identity?: IdentityRow[];
+  /** Declared measurements recorded at this step (Trainer.measures). */
+  measures?: RecordedMeasures;
   /** Wall time of the optimisation step itself (forward, backward, update), ms. */
   stepMs: number;
+}
+
+/** What a TrainingLoop drives: anything that trains one step at a time (the Trainer, a test model, an experiment of several phases). */
+export interface Steppable {
+  /** Steps done. */
+  readonly step: number;
+  readonly done: boolean;
+  trainStep(): StepRecord;
 }
 
 export interface Probe {
@@ -99,8 +110,15 @@ export function buildModel(cfg: RunConfig, data: Dataset, rng: Rng): Model {
   }
 }
 
-export class Trainer {
+export class Trainer implements Steppable {
   readonly model: Model;
+  /**
+   * Measurements beyond the built-in ones: an experiment declares them before training and
+   * records values from `afterStep`; each step's record carries what was recorded for it.
+   */
+  readonly measures = new Measures();
+  /** Called at the end of every step, before its record is returned (to record measurements). */
+  readonly afterStep: ((rec: StepRecord) => void)[] = [];
   readonly optimizer: Optimizer;
   /** Parameter group names, in the order of StepRecord.gradNorms / weightNorms. */
   readonly groups: string[];
@@ -202,6 +220,9 @@ export class Trainer {
     if (step % tr.evalEvery === 0 || last) rec.eval = this.lastEval = this.evaluateAll(false);
     if (step === 1 || step % tr.captureEvery === 0 || last) rec.attention = this.captureAttention();
     if (this.identityInit) rec.identity = this.identity();
+    for (const f of this.afterStep) f(rec);
+    const m = this.measures.take();
+    if (m) rec.measures = m;
     this.lastRecord = rec;
     return rec;
   }
@@ -322,7 +343,7 @@ export class TrainingLoop {
   private wake: (() => void) | undefined;
 
   constructor(
-    readonly trainer: Trainer,
+    readonly trainer: Steppable,
     private readonly hooks: TrainHooks,
     private readonly yieldNow: () => Promise<void>,
     private readonly yieldMs = 10,

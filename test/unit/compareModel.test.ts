@@ -3,6 +3,7 @@
  * messages, the shared scrubber's stops, each run's frame at or before a step, legend toggles,
  * the derived total gradient norm and zoom ranges.
  */
+import { emptyMeasures } from '../../src/protocol/measures';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
@@ -48,7 +49,7 @@ const frame = (step: number, v = 0.7): AttentionFrame => ({
 
 function snap(runId: string, upTo: number, attentionSteps: number[], over: Partial<RunSnapshot> = {}): RunSnapshot {
   const last = attentionSteps[attentionSteps.length - 1];
-  return { runId, status: 'running', info: info(runId), scalars: chunk(1, upTo), evals: [], attentionSteps, latestAttention: last === undefined ? undefined : frame(last), identity: [], ...over };
+  return { runId, status: 'running', info: info(runId), scalars: chunk(1, upTo), evals: [], attentionSteps, latestAttention: last === undefined ? undefined : frame(last), identity: [], measures: emptyMeasures(), ...over };
 }
 
 const compare = (runs: RunSnapshot[]): HostToWebview => ({ type: 'compareSnapshot', protocolVersion: PROTOCOL_VERSION, runs, configDiff: [{ path: 'training.seed', values: runs.map((_, i) => String(i)) }] });
@@ -69,7 +70,7 @@ test('compareSnapshot: one RunStore per run, in the chosen order; the stops are 
 test('per-run messages go to their run by runId; unknown runs are reported, not applied', () => {
   const c = new CompareStore();
   c.apply(compare([snap('a', 10, [1, 10]), snap('b', 10, [1, 10])]));
-  const r = c.apply({ type: 'stepsAppended', runId: 'b', scalars: chunk(11, 20), evals: [], attentionSteps: [15], latestAttention: frame(20), identity: [] });
+  const r = c.apply({ type: 'stepsAppended', runId: 'b', scalars: chunk(11, 20), evals: [], attentionSteps: [15], latestAttention: frame(20), identity: [], measures: emptyMeasures() });
   assert.equal(r.runId, 'b');
   assert.ok((r.changed & Changed.Scalars) !== 0 && (r.changed & Changed.Attention) !== 0);
   assert.equal(c.run('a')?.step.length, 10);
@@ -78,7 +79,7 @@ test('per-run messages go to their run by runId; unknown runs are reported, not 
   c.apply({ type: 'statusChanged', runId: 'a', status: 'completed', step: 10 });
   assert.equal(c.run('a')?.status, 'completed');
   assert.equal(c.run('b')?.status, 'running');
-  const bad = c.apply({ type: 'stepsAppended', runId: 'zzz', scalars: chunk(1, 2), evals: [], attentionSteps: [], identity: [] });
+  const bad = c.apply({ type: 'stepsAppended', runId: 'zzz', scalars: chunk(1, 2), evals: [], attentionSteps: [], identity: [], measures: emptyMeasures() });
   assert.equal(bad.changed, Changed.None);
   assert.match(bad.warning ?? '', /not compared/);
   const wrongVersion = new CompareStore().apply({ type: 'compareSnapshot', protocolVersion: 999, runs: [], configDiff: [] });
@@ -124,7 +125,7 @@ test('total gradient norm per run, extended as steps arrive', () => {
   const c = new CompareStore();
   c.apply(compare([snap('a', 5, [])]));
   assert.deepEqual(Array.from(c.gradTotal('a')?.values ?? []), [5, 5, 5, 5, 5]);
-  c.apply({ type: 'stepsAppended', runId: 'a', scalars: chunk(6, 8), evals: [], attentionSteps: [], identity: [] });
+  c.apply({ type: 'stepsAppended', runId: 'a', scalars: chunk(6, 8), evals: [], attentionSteps: [], identity: [], measures: emptyMeasures() });
   assert.equal(c.gradTotal('a')?.length, 8);
 });
 

@@ -2,6 +2,7 @@
  * Flow control between the host and a page (UpdateFlow): at most `window` updates unanswered,
  * the rest merged into one that carries every step; the guard of the page's answer.
  */
+import { emptyMeasures } from '../../src/protocol/measures';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttentionFrame, IdentityPoint } from '../../src/protocol/messages';
@@ -38,7 +39,7 @@ function update(from: number, to: number): StepsAppended {
     evals: steps.filter((s) => s % 10 === 0).map((step) => ({ step, validationLoss: 1, validationAccuracy: 1, testLoss: 1, testAccuracy: 1 })),
     attentionSteps: [to],
     latestAttention: frame(to),
-    identity: steps.map(idPoint),
+    identity: steps.map(idPoint), measures: emptyMeasures(),
   };
 }
 

@@ -2,6 +2,7 @@
  * The webview's pure data modules, without a screen: the run store, min/max decimation, the
  * colour ramp, heatmap layout, the scrubber and the identity's theory curve.
  */
+import { emptyMeasures } from '../../src/protocol/measures';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
@@ -59,7 +60,7 @@ function snapshot(upTo: number, over: Partial<RunSnapshot> = {}): HostToWebview 
   return {
     type: 'snapshot',
     protocolVersion: PROTOCOL_VERSION,
-    snapshot: { runId: 'r1', status: 'running', info, scalars: chunk(1, upTo), evals: [], attentionSteps: [1, 10], latestAttention: frame(10), identity: [idPoint(1)], ...over },
+    snapshot: { runId: 'r1', status: 'running', info, scalars: chunk(1, upTo), evals: [], attentionSteps: [1, 10], latestAttention: frame(10), identity: [idPoint(1)], measures: emptyMeasures(), ...over },
   };
 }
 
@@ -69,7 +70,7 @@ const appended = (from: number, to: number, extra: Partial<Extract<HostToWebview
   scalars: chunk(from, to),
   evals: [],
   attentionSteps: [],
-  identity: [],
+  identity: [], measures: emptyMeasures(),
   ...extra,
 });
 

@@ -3,6 +3,7 @@
  * a Lu run (8 probe sentences of 11 tokens, one topic word each, the topic word's attention
  * rising over training) and a talking-heads encoder run (1 layer, 2 heads, stages J/W/U).
  */
+import { emptyMeasures } from '../../src/protocol/measures';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type { AttentionFrame, AttentionMapData, ConfigDifference, EvalPoint, HostToWebview, IdentityPoint, RunInfo, RunStatus, ScalarChunk } from '../../src/protocol/messages';
 
@@ -94,7 +95,7 @@ function base(
           evals: evals(1, upTo),
           attentionSteps: steps,
           latestAttention: last === undefined ? undefined : f.frame(last),
-          identity: ids(1, upTo),
+          identity: ids(1, upTo), measures: emptyMeasures(),
         },
       };
     },
@@ -108,7 +109,7 @@ function base(
         evals: evals(from, to),
         attentionSteps: steps,
         ...(last === undefined ? {} : { latestAttention: f.frame(last) }),
-        identity: ids(from, to),
+        identity: ids(from, to), measures: emptyMeasures(),
       };
     },
   };
