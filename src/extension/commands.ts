@@ -14,7 +14,7 @@ import type { Run, RunManager } from '../runs/runManager';
 import { StoredRun } from '../runs/storedRun';
 import type { ConfigFiles } from './configFiles';
 import { findConfigFiles } from './findConfigs';
-import { exportFileName } from './imageFileName';
+import { exportFileName } from './exportFileName';
 import { saveThroughDialog } from './saveImage';
 import type { DashboardPanels } from './dashboardPanel';
 import { Disposable } from './dispose';

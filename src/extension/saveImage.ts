@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { exportFileName } from './imageFileName';
+import { exportFileName } from './exportFileName';
 
 const PREFIX = 'Attention Lens';
 

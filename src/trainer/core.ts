@@ -62,13 +62,6 @@ export interface AttentionMap {
   data: Float32Array;
 }
 
-/** Attention of one probe sentence: its tokens (as words) and every captured map. */
-export interface ProbeAttention {
-  tokens: string[];
-  label: number;
-  maps: AttentionMap[];
-}
-
 /** A model the training loop can drive. */
 export interface Model {
   readonly kind: 'lu' | 'encoder';
@@ -93,9 +86,4 @@ export function sumSquares(a: Float32Array): number {
     s += v * v;
   }
   return s;
-}
-
-/** Product of a shape's dimensions. */
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }

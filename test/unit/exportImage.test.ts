@@ -9,7 +9,7 @@ import * as vm from 'node:vm';
 import * as zlib from 'node:zlib';
 import { MAX_EXPORT_PNG_BYTES, type WebviewToHost } from '../../src/protocol/messages';
 import { isPng, isWebviewToHost } from '../../src/protocol/guards';
-import { exportFileName } from '../../src/extension/imageFileName';
+import { exportFileName } from '../../src/extension/exportFileName';
 import { heatExportLayout, HEAT_EXPORT_SCALE } from '../../webview/model/exportLayout';
 import { decodePng, pngSize } from '../webview/png';
 

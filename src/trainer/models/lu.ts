@@ -316,7 +316,7 @@ export class LuModel implements Model {
       if (Cp === 4) this.scatter4(tokens, off, len, hd, invZ);
       else this.scatter(tokens, off, len, hd, Cp, invZ);
     }
-    if (train) this.vocabBackward(uniq, Cp, score);
+    if (train) this.vocabBackward(uniq, Cp);
     return { lossSum, correct };
   }
 
@@ -388,7 +388,7 @@ export class LuModel implements Model {
   }
 
   /** After the token loop: gradients of embeddings, A, keys and query from G and R. */
-  private vocabBackward(uniq: Int32Array, Cp: number, _score: Float32Array): void {
+  private vocabBackward(uniq: Int32Array, Cp: number): void {
     const { D, K } = this;
     const A = this.classifier[0]!;
     const emb = this.embeddings;
