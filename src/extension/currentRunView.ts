@@ -32,10 +32,11 @@ export class CurrentRunView extends Disposable implements vscode.WebviewViewProv
     const bridge = new WebviewBridge(
       view.webview,
       this.host,
-      this.initialRunId(),
+      { kind: 'run', runId: this.initialRunId() },
       (id) => missingRunSnapshot(id, 'No run yet: launch one with “Attention Lens: Launch Run”.'),
       // A sparkline and one heatmap: four updates a second, leaving the transport to the dashboards.
       250,
+      'side view',
     );
     this.bridge = bridge;
     view.webview.html = renderWebview(view.webview, this.extensionUri, 'sidebar', 'Current Run');

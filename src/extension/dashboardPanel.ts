@@ -33,7 +33,7 @@ class DashboardPanel extends Disposable {
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activity.svg');
     panel.webview.options = webviewOptions(extensionUri);
     this.bridge = this._register(
-      new WebviewBridge(panel.webview, host, runId, (id) =>
+      new WebviewBridge(panel.webview, host, { kind: 'run', runId }, (id) =>
         missingRunSnapshot(id, 'This run is not running in this window and has no run folder (it was not saved, or its folder was deleted).'),
       ),
     );

@@ -1,15 +1,19 @@
 /**
- * Connects one webview (a dashboard panel or the side view) to the run it shows: the
- * `ready` handshake with a version check, a snapshot on ready, then coalesced updates and
- * status changes; commands from the page act on the run. Everything the page sends passes
- * the protocol guard first; rejected messages are logged and counted.
+ * Connects one webview to the runs it shows — a dashboard or the side view (one run), or a
+ * compare view (several): the `ready` handshake with a version check, a snapshot on ready
+ * (`snapshot`, or `compareSnapshot` for a compare view), then coalesced updates and status
+ * changes of those runs; commands from the page act on a run. Everything the page sends
+ * passes the protocol guard first; rejected messages are logged and counted. The one
+ * messaging layer between the host and every page.
  */
-import { emptyMeasures } from '../protocol/measures';
 import * as vscode from 'vscode';
+import { emptyMeasures } from '../protocol/measures';
 import { PROTOCOL_VERSION, assertNever, type HostToWebview, type RunSnapshot } from '../protocol/messages';
 import { isWebviewToHost } from '../protocol/guards';
+import { diffConfigs } from '../runs/configDiff';
 import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { Run, RunManager } from '../runs/runManager';
+import type { StepsAppended } from '../runs/runHistory';
 import { UpdateFlow } from '../runs/updateFlow';
 import { Disposable, toDisposable } from './dispose';
 import { post } from './post';
@@ -22,9 +26,12 @@ export interface BridgeHost {
   readonly log: vscode.LogOutputChannel;
 }
 
+/** What a bridge shows: one run (a dashboard, the side view) or several side by side (a compare view). */
+export type BridgeView = { kind: 'run'; runId: string | undefined } | { kind: 'compare'; runIds: readonly string[] };
+
 export class WebviewBridge extends Disposable {
   private ready = false;
-  private runId: string | undefined;
+  private view: BridgeView;
   rejectedMessages = 0;
   /** Updates go out as the page takes them in (see UpdateFlow). */
   private readonly flow: UpdateFlow;
@@ -32,66 +39,68 @@ export class WebviewBridge extends Disposable {
   constructor(
     private readonly webview: vscode.Webview,
     private readonly host: BridgeHost,
-    runId: string | undefined,
-    /** A snapshot to show when the run is not (or no longer) known. */
+    view: BridgeView,
+    /** A snapshot to show for a run that is not (or no longer) known. */
     private readonly missing: (runId: string | undefined) => RunSnapshot,
     /** At least this long between two updates (the side view shows little: a few a second will do). */
     minUpdateIntervalMs = 0,
+    /** What the page is, for the log ('dashboard', 'compare view', 'side view'). */
+    private readonly what = 'dashboard',
   ) {
     super();
-    this.runId = runId;
+    this.view = view;
     this.flow = new UpdateFlow((msg) => void this.post(msg), 2, minUpdateIntervalMs);
     this._register(toDisposable(() => this.flow.dispose()));
     this._register(webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
-    this._register(
-      toDisposable(
-        host.manager.on('runUpdate', (run, msg) => {
-          if (this.ready && run.id === this.runId) this.flow.push(msg);
-        }),
-      ),
-    );
-    this._register(
-      toDisposable(
-        host.manager.on('runChanged', (run) => {
-          if (this.ready && run.id === this.runId) void this.post(run.statusMessage());
-        }),
-      ),
-    );
+    const update = (run: { id: string }, msg: StepsAppended) => {
+      if (this.ready && this.shows(run.id)) this.flow.push(msg);
+    };
+    const changed = (run: AnyRun) => {
+      if (this.ready && this.shows(run.id)) void this.post(run.statusMessage());
+    };
+    this._register(toDisposable(host.manager.on('runUpdate', update)));
+    this._register(toDisposable(host.manager.on('runChanged', changed)));
     // A run another process (the command line) writes, followed from its folder.
-    this._register(
-      toDisposable(
-        host.catalog.on('runUpdate', (run, msg) => {
-          if (this.ready && run.id === this.runId) this.flow.push(msg);
-        }),
-      ),
-    );
-    this._register(
-      toDisposable(
-        host.catalog.on('runChanged', (run) => {
-          if (this.ready && run.id === this.runId) void this.post(run.statusMessage());
-        }),
-      ),
-    );
+    this._register(toDisposable(host.catalog.on('runUpdate', update)));
+    this._register(toDisposable(host.catalog.on('runChanged', changed)));
   }
 
+  /** The run a one-run page shows (undefined for a compare view). */
   get currentRunId(): string | undefined {
-    return this.runId;
+    return this.view.kind === 'run' ? this.view.runId : undefined;
+  }
+
+  /** Every run the page shows. */
+  get runIds(): readonly string[] {
+    return this.view.kind === 'compare' ? this.view.runIds : this.view.runId !== undefined ? [this.view.runId] : [];
+  }
+
+  private shows(runId: string): boolean {
+    return this.runIds.includes(runId);
   }
 
   /** Shows another run (the side view follows the selection). */
   showRun(runId: string | undefined): void {
-    if (runId === this.runId) return;
-    this.runId = runId;
+    if (this.view.kind === 'run' && runId === this.view.runId) return;
+    this.view = { kind: 'run', runId };
     if (this.ready) this.sendSnapshot();
   }
 
-  private run(): AnyRun | undefined {
-    return this.runId === undefined ? undefined : this.host.catalog.get(this.runId);
+  /** The runs of the view that the catalog knows, in the view's order. */
+  runs(): AnyRun[] {
+    return this.runIds.map((id) => this.host.catalog.get(id)).filter((r): r is AnyRun => r !== undefined);
   }
 
   private sendSnapshot(): void {
-    const run = this.run();
-    const snapshot = this.flow.snapshot(() => (run ? run.snapshot() : this.missing(this.runId)));
+    const view = this.view;
+    if (view.kind === 'compare') {
+      const runs = this.runs();
+      const snapshots = this.flow.snapshot(() => view.runIds.map((id) => this.host.catalog.get(id)?.snapshot() ?? this.missing(id)));
+      void this.post({ type: 'compareSnapshot', protocolVersion: PROTOCOL_VERSION, runs: snapshots, configDiff: diffConfigs(runs.map((r) => r.info?.config)) });
+      return;
+    }
+    const run = view.runId === undefined ? undefined : this.host.catalog.get(view.runId);
+    const snapshot = this.flow.snapshot(() => (run ? run.snapshot() : this.missing(view.runId)));
     void this.post({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot });
   }
 
@@ -102,15 +111,15 @@ export class WebviewBridge extends Disposable {
   private receive(m: unknown): void {
     if (!isWebviewToHost(m)) {
       this.rejectedMessages++;
-      this.host.log.warn(`dashboard sent an invalid message (dropped): ${describe(m)}`);
+      this.host.log.warn(`${this.what} sent an invalid message (dropped): ${describe(m)}`);
       return;
     }
     switch (m.type) {
       case 'ready':
         if (m.protocolVersion !== PROTOCOL_VERSION) {
-          this.host.log.error(`dashboard speaks protocol ${m.protocolVersion}, the extension ${PROTOCOL_VERSION}`);
+          this.host.log.error(`${this.what} speaks protocol ${m.protocolVersion}, the extension ${PROTOCOL_VERSION}`);
           void this.post({ type: 'protocolMismatch', expected: PROTOCOL_VERSION, received: m.protocolVersion });
-          void vscode.window.showErrorMessage(`Attention Lens: the dashboard speaks protocol version ${m.protocolVersion} but the extension speaks ${PROTOCOL_VERSION}. Reload the window.`);
+          void vscode.window.showErrorMessage(`Attention Lens: the ${this.what} speaks protocol version ${m.protocolVersion} but the extension speaks ${PROTOCOL_VERSION}. Reload the window.`);
           return;
         }
         this.ready = true;
@@ -138,8 +147,10 @@ export class WebviewBridge extends Disposable {
         return;
       }
       case 'exportImage': {
-        const id = m.runId ?? this.runId;
-        const name = (id !== undefined ? this.host.catalog.get(id)?.name : undefined) ?? id ?? 'attention-lens';
+        // One run's picture is named after it; a chart of several runs after all of them.
+        const id = m.runId ?? this.currentRunId;
+        const one = id !== undefined ? this.host.catalog.get(id) : undefined;
+        const name = one?.name ?? id ?? (this.runIds.length > 0 ? this.runs().map((r) => r.name).join('-vs-') : 'attention-lens');
         void saveImage(m.png, name, m.name, this.host.log);
         return;
       }
@@ -150,7 +161,7 @@ export class WebviewBridge extends Disposable {
 
   private act(runId: string, fn: (r: Run) => void): void {
     const run = this.host.catalog.get(runId);
-    if (!run) this.host.log.warn(`dashboard asked for unknown run ${runId}`);
+    if (!run || !this.shows(runId)) this.host.log.warn(`${this.what} asked for run ${runId}, which it does not show`);
     else if (isStored(run)) void vscode.window.showInformationMessage(storedRunRefusal(run.name, run.beingWritten));
     else fn(run);
   }
@@ -184,7 +195,8 @@ export function missingRunSnapshot(runId: string | undefined, reason: string): R
     evals: [],
     attentionSteps: [],
     latestAttention: undefined,
-    identity: [], measures: emptyMeasures(),
+    identity: [],
+    measures: emptyMeasures(),
   };
 }
 
