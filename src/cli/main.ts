@@ -9,7 +9,7 @@ import { createRunDir, DEFAULT_RUNS_DIR, gitCommit, RunWriter } from '../runs/st
 import { runInfo, stepData, summaryData } from '../io/convert';
 import { ConfigError } from '../trainer/configSchema';
 import { PRESETS } from '../trainer/presets';
-import type { StepRecord } from '../trainer/train';
+import { TrainingLoop, type StepRecord } from '../trainer/train';
 import { loadPreset, readConfigFile, trainerFor, type LoadedConfig } from '../io/loadConfig';
 
 const USAGE = `usage:
@@ -48,17 +48,22 @@ function parseTrainArgs(argv: string[]): TrainArgs {
       if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
       return v;
     };
-    const int = (min: number): number => {
+    // Decimal digits only (Number() would also take 0x10, 1e3, ' 7 '), within what the run format and the RNG hold.
+    const int = (min: number, max: number): number => {
       const v = value();
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new UsageError(`${a} must be an integer ≥ ${min}, got "${v}"`);
+      const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${a} must be a whole number from ${min} to ${max}, got "${v}"`);
       return n;
     };
+    const once = <K extends 'preset' | 'config'>(k: K): string => {
+      if (out[k] !== undefined) throw new UsageError(`--${k} is given twice`);
+      return value();
+    };
     switch (a) {
-      case '--preset': out.preset = value(); break;
-      case '--config': out.config = value(); break;
-      case '--epochs': out.epochs = int(1); break;
-      case '--seed': out.seed = int(0); break;
+      case '--preset': out.preset = once('preset'); break;
+      case '--config': out.config = once('config'); break;
+      case '--epochs': out.epochs = int(1, 0xffffffff); break;
+      case '--seed': out.seed = int(0, 0xffffffff); break;
       case '--json': out.json = true; break;
       case '--runs-dir': out.runsDir = value(); break;
       case '--no-save': out.save = false; break;
@@ -73,17 +78,62 @@ function fmt(x: number | undefined, digits = 4): string {
   return x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits);
 }
 
+/** Exit codes of a run ended by a signal: 128 + the signal's number, as shells report it. */
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * How a run is ended early: by a signal (Ctrl-C, SIGTERM, SIGHUP) or by the training loop
+ * itself (a non-finite loss or gradient norm). Signals are caught from the start of `train`,
+ * so one that arrives while the data is built still ends the run cleanly.
+ */
+class Ending {
+  reason: string | undefined;
+  code = 0;
+  /** Called on the first ending (the loop's stop, once there is a loop). */
+  onEnd: (() => void) | undefined;
+  /** Called on a second signal: the run must end at once. */
+  onForce: ((sig: NodeJS.Signals) => void) | undefined;
+  private readonly handler = (sig: NodeJS.Signals) => {
+    if (this.reason !== undefined) {
+      this.onForce?.(sig);
+      process.exit(SIGNAL_EXIT[sig] ?? 1);
+    }
+    this.end(`interrupted by ${sig}`, SIGNAL_EXIT[sig] ?? 1);
+  };
+
+  constructor() {
+    for (const sig of SIGNALS) process.on(sig, this.handler);
+  }
+
+  end(reason: string, code: number): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.code = code;
+    this.onEnd?.();
+  }
+
+  dispose(): void {
+    for (const sig of SIGNALS) process.off(sig, this.handler);
+  }
+}
+
 async function train(args: TrainArgs): Promise<number> {
-  const loaded: LoadedConfig = args.preset !== undefined ? loadPreset(args.preset) : readConfigFile(args.config!);
-  if (args.epochs !== undefined) loaded.config.training.epochs = args.epochs;
-  if (args.seed !== undefined) loaded.config.seed = args.seed;
-  const trainer = trainerFor(loaded);
-  const writer = args.save ? openWriter(args, loaded, trainer) : undefined;
+  const ending = new Ending();
   try {
-    return await trainLoop(args, loaded, trainer, writer);
-  } catch (e) {
-    writer?.close('failed', e instanceof Error ? e.message : String(e));
-    throw e;
+    const loaded: LoadedConfig = args.preset !== undefined ? loadPreset(args.preset) : readConfigFile(args.config!);
+    if (args.epochs !== undefined) loaded.config.training.epochs = args.epochs;
+    if (args.seed !== undefined) loaded.config.seed = args.seed;
+    const trainer = trainerFor(loaded);
+    const writer = args.save ? openWriter(args, loaded, trainer) : undefined;
+    try {
+      return await trainLoop(args, loaded, trainer, writer, ending);
+    } catch (e) {
+      writer?.close('failed', e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  } finally {
+    ending.dispose();
   }
 }
 
@@ -108,35 +158,49 @@ function openWriter(args: TrainArgs, loaded: LoadedConfig, trainer: ReturnType<t
   return writer;
 }
 
-async function trainLoop(args: TrainArgs, loaded: LoadedConfig, trainer: ReturnType<typeof trainerFor>, writer: RunWriter | undefined): Promise<number> {
+async function trainLoop(args: TrainArgs, loaded: LoadedConfig, trainer: ReturnType<typeof trainerFor>, writer: RunWriter | undefined, ending: Ending): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const total = trainer.totalSteps;
   const t0 = performance.now();
   let lastPrint = 0;
   let lastTest: number | undefined;
-  let rec: StepRecord | undefined;
+  let last: StepRecord | undefined;
   const line = (r: StepRecord): string => {
     const elapsed = (performance.now() - t0) / 1000;
     const rate = r.step / Math.max(elapsed, 1e-9);
     return `step ${String(r.step).padStart(String(total).length)}/${total}  loss ${fmt(r.loss)}  acc ${fmt(r.trainAccuracy, 3)}  test ${fmt(lastTest, 3)}  ${rate.toFixed(0)} steps/s`;
   };
   process.stderr.write(`${loaded.config.name}: ${trainer.model.kind} model, ${trainer.data.train.n} train sentences, vocabulary ${trainer.data.vocab.length}, ${total} steps\n`);
-  while (!trainer.done) {
-    rec = trainer.trainStep();
-    writer?.appendStep(stepData(rec));
-    if (rec.eval) lastTest = rec.eval.testAccuracy;
-    if (!Number.isFinite(rec.loss)) {
-      process.stderr.write(`\nstopped: loss is ${rec.loss} at step ${rec.step}\n`);
-      writer?.close('stopped', `loss is ${rec.loss} at step ${rec.step}`);
-      return 1;
-    }
-    const now = performance.now();
-    if (now - lastPrint > (tty ? 100 : 2000) || trainer.done) {
-      lastPrint = now;
-      process.stderr.write(tty ? `\r${line(rec)}` : `${line(rec)}\n`);
-    }
-  }
+  // The loop yields to the event loop every few ms, so a signal is handled between two steps:
+  // the current step finishes, every step so far is written, the run is closed as stopped.
+  const loop = new TrainingLoop(
+    trainer,
+    {
+      onStep: (rec) => {
+        last = rec;
+        writer?.appendStep(stepData(rec));
+        if (rec.eval) lastTest = rec.eval.testAccuracy;
+        const now = performance.now();
+        if (now - lastPrint > (tty ? 100 : 2000) || trainer.done) {
+          lastPrint = now;
+          process.stderr.write(tty ? `\r${line(rec)}` : `${line(rec)}\n`);
+        }
+      },
+      // The loop pauses itself on a non-finite loss or gradient norm; here that ends the run.
+      onPaused: (_step, reason) => ending.end(reason, 1),
+    },
+    () => new Promise<void>((resolve) => setImmediate(resolve)),
+  );
+  ending.onEnd = () => loop.stop();
+  // A second signal does not wait for the step: what is written is kept and the run closed.
+  ending.onForce = (sig) => writer?.close('stopped', `${ending.reason}; ended at once by a second ${sig}`);
+  if (ending.reason === undefined) await loop.run();
   if (tty) process.stderr.write('\n');
+  if (ending.reason !== undefined) {
+    process.stderr.write(`stopped at step ${last?.step ?? 0}: ${ending.reason}\n`);
+    writer?.close('stopped', ending.reason);
+    return ending.code;
+  }
   const s = trainer.summary();
   writer?.close('completed', undefined, summaryData(s));
   process.stderr.write(

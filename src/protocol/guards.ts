@@ -152,8 +152,9 @@ export function isTrainerToHost(v: unknown, groups?: number, measures?: Readonly
     case 'paused':
       return isNat(v['step']) && isStr(v['reason']);
     case 'resumed':
-    case 'runStopped':
       return isNat(v['step']);
+    case 'runStopped':
+      return isNat(v['step']) && opt(v['reason'], isStr);
     case 'runCompleted':
       return isSummary(v['summary']);
     case 'runFailed':

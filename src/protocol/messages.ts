@@ -224,7 +224,8 @@ export type TrainerToHost =
   | { type: 'paused'; step: number; reason: string }
   | { type: 'resumed'; step: number }
   | { type: 'runCompleted'; summary: RunSummaryData }
-  | { type: 'runStopped'; step: number }
+  /** The run ended on a stop: the host's `stop`, or (with `reason`) a signal the trainer received. */
+  | { type: 'runStopped'; step: number; reason?: string }
   /** The trainer could not go on (bad config, bad data, an exception); it exits after this. */
   | { type: 'runFailed'; message: string };
 

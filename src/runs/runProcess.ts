@@ -137,7 +137,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   private ready = false;
   private runSent = false;
   private wantPaused: boolean;
-  private ended: { kind: 'completed' | 'stopped' } | { kind: 'failed'; message: string } | undefined;
+  private ended: { kind: 'completed' } | { kind: 'stopped'; reason?: string } | { kind: 'failed'; message: string } | undefined;
   /** Set when the host decides the outcome before the process exits (kill, timeout, mismatch). */
   private forced: { status: RunStatus; reason: string } | undefined;
   private stopTimer: NodeJS.Timeout | undefined;
@@ -356,7 +356,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
         this.emit('message', m);
         return;
       case 'runStopped':
-        this.ended = { kind: 'stopped' };
+        this.ended = m.reason !== undefined ? { kind: 'stopped', reason: m.reason } : { kind: 'stopped' };
         this.emit('message', m);
         return;
       case 'runFailed':
@@ -390,6 +390,8 @@ export class RunProcess extends Emitter<RunProcessEvents> {
     if (ended?.kind === 'failed') return ['failed', ended.message];
     const detail = stderrSummary(this.stderrTail);
     const how = signal ? `trainer was killed (${signal})` : `trainer exited with code ${code}`;
+    // A trainer that stopped on SIGTERM reported its run stopped, then exits 143 as it should.
+    if (ended?.kind === 'stopped' && ended.reason !== undefined && code === 143) return ['stopped', ended.reason];
     if (signal || code !== 0) return ['failed', detail ? `${how}: ${detail}` : how];
     if (ended?.kind === 'completed') return ['completed', undefined];
     if (ended?.kind === 'stopped') return ['stopped', this.stopTimer ? undefined : 'stopped by the trainer'];

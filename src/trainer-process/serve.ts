@@ -23,6 +23,8 @@ export interface ServedRun {
 export type StartRun = (config: unknown, baseDir: string) => ServedRun;
 
 let serve: StartRun | undefined;
+/** SIGTERM arrived: the run ends as stopped, the process with code 143. */
+let terminated = false;
 
 let loop: TrainingLoop | undefined;
 let started = false;
@@ -134,6 +136,7 @@ function startRun(msg: Extract<HostToTrainer, { type: 'startRun' }>): void {
     (outcome) => {
       if (exiting) return;
       if (outcome === 'done') finish({ type: 'runCompleted', summary: run.summary() }, 0);
+      else if (terminated) finish({ type: 'runStopped', step: t.step, reason: 'the trainer was sent SIGTERM' }, 143);
       else finish({ type: 'runStopped', step: t.step }, 0);
     },
     fail,
@@ -181,6 +184,14 @@ export function serveTrainer(start: StartRun): void {
   serve = start;
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
+  // SIGTERM (the host, or anyone): end as a stop does — the current step finishes, every step
+  // so far goes out, then runStopped with the reason; exit 143 as a process ended by SIGTERM.
+  process.on('SIGTERM', () => {
+    if (exiting) return;
+    terminated = true;
+    if (loop) loop.stop();
+    else finish({ type: 'runStopped', step: 0, reason: 'the trainer was sent SIGTERM' }, 143);
+  });
   // The host went away: nobody is listening, so stop at once.
   process.on('disconnect', () => {
     if (!exiting) process.exit(0);

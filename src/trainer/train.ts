@@ -322,6 +322,17 @@ function rowNorm(w: Float32Array, row: number, D: number): number {
   return Math.sqrt(s);
 }
 
+/**
+ * Why a step's numbers mean the run cannot go on usefully (a non-finite loss or gradient
+ * norm), or undefined. The one rule for every driver: a TrainingLoop pauses on it (VS Code),
+ * the command line stops on it.
+ */
+export function nonFiniteReason(rec: StepRecord): string | undefined {
+  if (!Number.isFinite(rec.loss)) return `step ${rec.step}: loss is ${rec.loss}`;
+  const g = rec.gradNorms.findIndex((x) => !Number.isFinite(x));
+  return g >= 0 ? `step ${rec.step}: gradient norm ${g} is ${rec.gradNorms[g]}` : undefined;
+}
+
 /** What a TrainingLoop calls; it never waits on them. */
 export interface TrainHooks {
   onStep?(rec: StepRecord): void;
@@ -390,10 +401,8 @@ export class TrainingLoop {
       if (this.paused) this.pendingSteps--;
       const rec = this.trainer.trainStep();
       this.hooks.onStep?.(rec);
-      if (!Number.isFinite(rec.loss) || rec.gradNorms.some((g) => !Number.isFinite(g))) {
-        const what = !Number.isFinite(rec.loss) ? `loss is ${rec.loss}` : `a gradient norm is not finite`;
-        this.pause(`step ${rec.step}: ${what}`);
-      }
+      const bad = nonFiniteReason(rec);
+      if (bad !== undefined) this.pause(bad);
       const t = now();
       if (t - lastYield >= this.yieldMs || this.paused) {
         await this.yieldNow();

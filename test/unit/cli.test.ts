@@ -3,7 +3,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn as spawnChild, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -79,7 +79,7 @@ test('a malformed data file is reported with its name and line', () => {
 test('usage errors', () => {
   assert.equal(run('train').status, 2);
   assert.match(run('train', '--preset', 'a', '--config', 'b').stderr, /exactly one of --preset NAME or --config FILE/);
-  assert.match(run('train', '--preset', 'lu-fc-fast', '--epochs', 'x').stderr, /--epochs must be an integer/);
+  assert.match(run('train', '--preset', 'lu-fc-fast', '--epochs', 'x').stderr, /--epochs must be a whole number/);
   assert.match(run('frobnicate').stderr, /unknown command "frobnicate"/);
   assert.match(run('train', '--preset', 'nope').stderr, /unknown preset "nope"/);
 });
@@ -117,4 +117,64 @@ test('train saves its run folder as it goes (--runs-dir), readable with openRun;
   assert.doesNotMatch(r2.stderr, /saving to/);
   fs.rmSync(runsDir, { recursive: true, force: true });
   fs.rmSync(none, { recursive: true, force: true });
+});
+
+/** Starts a long CLI run, sends `signal` once it has trained for about `afterMs`, and resolves with how it ended. */
+function trainUntilSignal(runsDir: string, signal: NodeJS.Signals, afterMs: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawnChild(process.execPath, [cli, 'train', '--preset', 'lu-fc-fast', '--epochs', '1000000', '--runs-dir', runsDir], { cwd: root });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // Count from the first progress line: training has begun.
+      if (!sent && /saving to/.test(stderr)) {
+        sent = true;
+        setTimeout(() => child.kill(signal), afterMs);
+      }
+    });
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('SIGINT and SIGTERM at random moments: the run is closed as stopped with every step it trained, exit 130 / 143, and it is listed', async () => {
+  // Moments drawn from a fixed seed (printed on failure), from the first steps to a second in.
+  let seed = 20261204;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const cases: [NodeJS.Signals, number][] = [['SIGINT', 0], ['SIGTERM', 0], ...Array.from({ length: 4 }, (_, i): [NodeJS.Signals, number] => [i % 2 ? 'SIGTERM' : 'SIGINT', Math.round(20 + rand() * 1000)])];
+  for (const [signal, afterMs] of cases) {
+    const where = `${signal} after ${afterMs} ms (seed 20261204)`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-signal-'));
+    try {
+      const r = await trainUntilSignal(dir, signal, afterMs);
+      assert.equal(r.code, signal === 'SIGINT' ? 130 : 143, `${where}: exit code\n${r.stderr}`);
+      const m = /stopped at step (\d+): interrupted by (SIG\w+)/.exec(r.stderr);
+      assert.ok(m, `${where}: says where it stopped\n${r.stderr}`);
+      assert.equal(m[2], signal);
+      const listed = listRuns(dir);
+      assert.equal(listed.runs.length, 1, `${where}: the run is listed`);
+      const stored = openRun(path.join(dir, listed.runs[0]!.id));
+      assert.deepEqual(stored.problems, [], where);
+      assert.equal(stored.meta?.status, 'stopped', where);
+      assert.equal(stored.meta?.statusReason, `interrupted by ${signal}`);
+      assert.ok(stored.meta?.endedAt, `${where}: has an end time`);
+      const n = Number(m[1]);
+      assert.equal(stored.scalars.n, n, `${where}: every trained step is in the folder`);
+      for (let i = 0; i < n; i++) assert.equal(stored.scalars.step[i], i + 1);
+      assert.equal(stored.identity.n, n);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test('numbers on the command line: decimal only, within what a run can store; --preset / --config once', () => {
+  for (const [flag, v] of [['--epochs', '0x10'], ['--epochs', '1e3'], ['--epochs', '99999999999999999999'], ['--epochs', '4294967296'], ['--seed', '4294967297'], ['--seed', '-1'], ['--epochs', ' 7']]) {
+    const r = run('train', '--preset', 'lu-fc-fast', flag!, v!, '--no-save');
+    assert.equal(r.status, 2, `${flag} ${v}`);
+    assert.match(r.stderr, new RegExp(`${flag} must be a whole number from \\d+ to 4294967295, got "${v!.replace(/[+.]/g, '\\$&')}"`));
+  }
+  const twice = run('train', '--preset', 'lu-fc-fast', '--preset', 'lu-tc-fast', '--no-save');
+  assert.equal(twice.status, 2);
+  assert.match(twice.stderr, /--preset is given twice/);
 });

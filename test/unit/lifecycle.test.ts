@@ -306,3 +306,16 @@ test('RunProcess.kill: the run ends stopped at once', async () => {
   assert.equal(p.statusReason, 'killed by the host');
   assert.equal(alive(p.pid!), false);
 });
+
+test('SIGTERM to the trainer process: it finishes the step, sends every step, and the run ends stopped with the reason', async () => {
+  const run = manager.launch({ config: longConfig(), baseDir });
+  const pid = run.process.pid!;
+  await until(() => run.history.length >= 200, '200 steps');
+  process.kill(pid, 'SIGTERM');
+  assert.equal(await run.finished, 'stopped');
+  assert.equal(run.statusReason, 'the trainer was sent SIGTERM');
+  assert.equal(run.process.exitCode, 143);
+  assert.equal(alive(pid), false, 'the process is gone');
+  assert.ok(run.history.length >= 200);
+  assertContiguous(run);
+});
