@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AttentionMapData, RunInfo, RunSummaryData, StepData } from '../../src/protocol/messages';
+import type { AttentionMapData, MeasureChunk, RunInfo, RunSummaryData, StepData } from '../../src/protocol/messages';
 import {
   crc32,
   createRunDir,
@@ -36,6 +36,7 @@ const PY_READER = path.join(ROOT, 'scripts/read_run.py');
 
 interface Fixture {
   makeStep(step: number): StepData;
+  expectedMeasures(steps: number[]): MeasureChunk;
   info: RunInfo;
   G: number;
   K: number;
@@ -63,6 +64,8 @@ function writeRun(dir: string, n: number, opts: { close?: boolean; scalarsOnly?:
       delete d.eval;
       delete d.attention;
       delete d.identity;
+      delete d.measures;
+      delete d.events;
     }
     w.appendStep(d);
   }
@@ -70,13 +73,18 @@ function writeRun(dir: string, n: number, opts: { close?: boolean; scalarsOnly?:
   return w;
 }
 
-/** Asserts that `run` holds exactly steps [1, n] of the fixture at stored precision (scalars, evals, identity, attention up to the given counts). */
-function checkSteps(run: StoredRun, want: { steps: number; evals?: number; identity?: number; attention?: number }): void {
+/**
+ * Asserts that `run` holds exactly steps [1, n] of the fixture at stored precision (scalars,
+ * evals, identity, attention up to the given counts), less the steps in `lost` (skipped damage).
+ */
+function checkSteps(run: StoredRun, want: { steps: number; evals?: number; identity?: number; attention?: number; measures?: boolean; lost?: { steps?: number[]; evals?: number[] } }): void {
   const s = run.scalars;
-  assert.equal(s.n, want.steps, 'scalar rows');
+  const lostSteps = new Set(want.lost?.steps ?? []);
+  const rows = Array.from({ length: want.steps }, (_, i) => i + 1).filter((step) => !lostSteps.has(step));
+  assert.equal(s.n, rows.length, 'scalar rows');
   assert.equal(s.groups, fx.G);
   for (let i = 0; i < s.n; i++) {
-    const d = fx.makeStep(i + 1);
+    const d = fx.makeStep(rows[i]!);
     if (s.step[i] !== d.step || s.loss[i] !== d.loss || s.trainAccuracy[i] !== f32(d.trainAccuracy) || s.stepMs[i] !== f32(d.stepMs)) {
       assert.fail(`step row ${i}: ${s.step[i]} ${s.loss[i]} ${s.trainAccuracy[i]} ${s.stepMs[i]}`);
     }
@@ -85,9 +93,11 @@ function checkSteps(run: StoredRun, want: { steps: number; evals?: number; ident
     }
   }
   if (want.evals !== undefined) {
-    assert.equal(run.evals.length, want.evals, 'evals');
+    const lostEvals = new Set(want.lost?.evals ?? []);
+    const evalSteps = Array.from({ length: want.evals }, (_, i) => (i + 1) * fx.EVAL_EVERY).filter((step) => !lostEvals.has(step));
+    assert.equal(run.evals.length, evalSteps.length, 'evals');
     run.evals.forEach((e, i) => {
-      const step = (i + 1) * fx.EVAL_EVERY;
+      const step = evalSteps[i]!;
       assert.deepEqual(e, { step, ...fx.makeStep(step).eval });
     });
   }
@@ -104,6 +114,7 @@ function checkSteps(run: StoredRun, want: { steps: number; evals?: number; ident
       }
     }
   }
+  if (want.measures) assert.deepEqual(run.measures, fx.expectedMeasures(rows), 'measurements and events');
   if (want.attention !== undefined) {
     assert.deepEqual(
       run.attentionSteps,
@@ -163,12 +174,14 @@ test('write → read back identical: meta, config, scalars, evals, identity, att
   assert.equal(m.statusReason, 'all steps done');
   assert.ok(Date.parse(m.startedAt) <= Date.parse(m.endedAt!));
   assert.deepEqual(m.summary, { ...summary, steps: n });
-  assert.deepEqual(m.counts, { steps: n, evals: n / fx.EVAL_EVERY, identity: n, attention: n / fx.ATTENTION_EVERY });
+  assert.deepEqual(m.counts, { steps: n, evals: n / fx.EVAL_EVERY, identity: n, attention: n / fx.ATTENTION_EVERY, measures: n, events: Math.floor(n / 100) + Math.floor(n / 70) });
+  assert.match(m.checksum ?? '', /^[0-9a-f]{8}$/, 'meta.json carries its checksum');
   const { config, ...infoRest } = fx.info;
   assert.deepEqual(m.info, infoRest);
   assert.deepEqual(run.config, config, 'setInfo replaced the draft config with the validated one');
 
-  checkSteps(run, { steps: n, evals: n / fx.EVAL_EVERY, identity: n, attention: n / fx.ATTENTION_EVERY });
+  checkSteps(run, { steps: n, evals: n / fx.EVAL_EVERY, identity: n, attention: n / fx.ATTENTION_EVERY, measures: true });
+  assert.ok(run.measures.series.length === 2 && run.measures.matrices.length === n / 50 && run.measures.events.length === 12, 'every kind of measurement was stored');
   assert.ok(run.evals.some((e) => e.topicAttention !== undefined) && run.evals.some((e) => !('topicAttention' in e)), 'topicAttention kept present or absent');
   for (const step of run.attentionSteps) {
     const fr = run.readAttention(step)!;
@@ -197,7 +210,16 @@ test('the writer rejects bad input and leaves no trace of it', () => {
   const badMap = fx.makeStep(10);
   badMap.attention![0]![0]!.rows = 5;
   assert.throws(() => w.appendStep(badMap), /map has 9 values/);
-  assert.deepEqual(w.appended, { steps: 1, evals: 0, identity: 1, attention: 0 }, 'a rejected step records nothing');
+  const undeclared = fx.makeStep(2);
+  undeclared.measures = [{ id: 'nope', values: Float64Array.of(1) }];
+  assert.throws(() => w.appendStep(undeclared), /"nope" is not declared/);
+  const wide = fx.makeStep(2);
+  wide.measures = [{ id: 'quant/bits', values: Float64Array.of(1, 2) }];
+  assert.throws(() => w.appendStep(wide), /has 2 values, its declaration 3/);
+  const lateEvent = fx.makeStep(2);
+  lateEvent.events = [{ id: 'task', step: 1, text: 'x' }];
+  assert.throws(() => w.appendStep(lateEvent), /says step 1/);
+  assert.deepEqual(w.appended, { steps: 1, evals: 0, identity: 1, attention: 0, measures: 1, events: 0 }, 'a rejected step records nothing');
   w.appendStep(fx.makeStep(10));
   assert.throws(() => RunWriter.open(dir, { name: 'again' }, {}), /already holds a run/);
   w.close('stopped', 'by the user');
@@ -305,7 +327,7 @@ test('a file cut at every byte offset of its last record loads the prefix and re
   console.log(`# ${cuts} cuts checked`);
 });
 
-test('a flipped byte is caught by the checksum: the prefix before the bad record loads', () => {
+test('a flipped byte is caught by the checksum: the bad record is skipped and reported, the records around it load', () => {
   const dir = path.join(tmpDir('flip'), 'run');
   const n = 100;
   writeRun(dir, n);
@@ -329,9 +351,9 @@ test('a flipped byte is caught by the checksum: the prefix before the bad record
     [16 + 40 * rec + rec - 2, /checksum/],
   ] as const) {
     flip('scalars', at, (run, file) => {
-      assert.deepEqual(run.problems.map((p) => [p.file, p.kind, p.offset]), [[file, 'corrupt', 16 + 40 * rec]]);
+      assert.deepEqual(run.problems.map((p) => [p.file, p.kind, p.offset, p.end, p.stepBefore, p.stepAfter]), [[file, 'corrupt', 16 + 40 * rec, 16 + 41 * rec, 40, 42]]);
       assert.match(run.problems[0]!.message, what);
-      checkSteps(run, { steps: 40, evals: 5, identity: n, attention: 10 });
+      checkSteps(run, { steps: n, evals: 5, identity: n, attention: 10, lost: { steps: [41] } });
     });
   }
   // The header.
@@ -342,8 +364,8 @@ test('a flipped byte is caught by the checksum: the prefix before the bad record
   });
   // Evals: record 2 of 5.
   flip('evals', 16 + 2 * 56 + 20, (run, file) => {
-    assert.deepEqual(run.problems.map((p) => [p.file, p.kind, p.offset]), [[file, 'corrupt', 16 + 2 * 56]]);
-    checkSteps(run, { steps: n, evals: 2, identity: n, attention: 10 });
+    assert.deepEqual(run.problems.map((p) => [p.file, p.kind, p.offset, p.stepBefore, p.stepAfter]), [[file, 'corrupt', 16 + 2 * 56, 40, 80]]);
+    checkSteps(run, { steps: n, evals: 5, identity: n, attention: 10, lost: { evals: [60] } });
   });
   // The index: frames past the bad entry are found by walking attention.bin.
   flip('attentionIndex', 16 + 3 * 24 + 9, (run, file) => {

@@ -1,16 +1,18 @@
 /**
- * The run store's on-disk format: file names, the file header, the record framing, each
- * stream's record layout, and the metadata document. docs/run-format.md describes the same
- * bytes for readers in other languages; scripts/read_run.py is a reader in standard Python.
+ * The run store's on-disk format: file names, the file header, the record framing, and the
+ * metadata document (records.ts has each record kind's payload). docs/run-format.md describes
+ * the same bytes for readers in other languages; scripts/read_run.py is a reader in standard Python.
  *
  * A run is a folder:
- *   meta.json      RunMeta below; replaced atomically (temp file + rename) at start and end
+ *   meta.json      RunMeta below, with a checksum; replaced atomically (temp file + rename)
  *   config.json    the run config (JSON), replaced atomically
  *   scalars.bin    one record per step                      (kind SCAL, width G)
  *   evals.bin      one record per evaluation                (kind EVAL)
  *   identity.bin   one record per step with Lu identity     (kind IDEN, width K)
  *   attention.bin  one record per captured attention frame  (kind ATTN)
  *   attention.idx  one record per frame: step → offset      (kind AIDX; rebuildable from attention.bin)
+ *   measures.bin   one record per step with measurement samples (kind MEAS; version 2)
+ *   events.bin     one record per measurement event         (kind EVNT; version 2)
  * A stream with no records yet may have no file.
  *
  * Every .bin/.idx file: a 16-byte header, then records, all little-endian:
@@ -18,12 +20,16 @@
  *   record  0 u32 n   4 payload (n bytes, n a multiple of 4)   4+n u32 crc32(bytes 0..4+n)
  * The record CRC covers the length field and the payload, so it is one zlib.crc32 call over
  * contiguous bytes. Records are written whole and only appended, so a file cut anywhere holds
- * a prefix of complete records followed by at most one torn record.
+ * a prefix of complete records followed by at most one torn record; a damaged record in the
+ * middle is skipped and reported, and reading goes on at the next record that checks.
  */
-import type { EvalData, RunInfo, RunStatus, RunSummaryData } from '../../protocol/messages';
+import type { RunInfo, RunStatus, RunSummaryData } from '../../protocol/messages';
 import { crc32 } from './crc32';
 
-export const FORMAT_VERSION = 1;
+/** Version 2 added measures.bin, events.bin and meta.json's checksum; version 1 folders still read. */
+export const FORMAT_VERSION = 2;
+/** Oldest format version this reader reads. */
+export const OLDEST_FORMAT_VERSION = 1;
 /** The default run folder root, relative to the workspace folder. */
 export const DEFAULT_RUNS_DIR = '.attention-lens/runs';
 
@@ -35,9 +41,13 @@ export const FILES = {
   identity: 'identity.bin',
   attention: 'attention.bin',
   attentionIndex: 'attention.idx',
+  measures: 'measures.bin',
+  events: 'events.bin',
 } as const;
 
-export type StreamName = 'scalars' | 'evals' | 'identity' | 'attention' | 'attentionIndex';
+export type StreamName = 'scalars' | 'evals' | 'identity' | 'attention' | 'attentionIndex' | 'measures' | 'events';
+/** Every stream, in the order a flush writes them (attention.bin before its index). */
+export const STREAMS: readonly StreamName[] = ['scalars', 'evals', 'identity', 'attention', 'attentionIndex', 'measures', 'events'];
 
 /** The 4-byte kind tag in each stream's header. */
 export const KIND: Record<StreamName, string> = {
@@ -46,6 +56,8 @@ export const KIND: Record<StreamName, string> = {
   identity: 'IDEN',
   attention: 'ATTN',
   attentionIndex: 'AIDX',
+  measures: 'MEAS',
+  events: 'EVNT',
 };
 
 export const MAGIC = 'ALRS';
@@ -54,50 +66,6 @@ export const HEADER_BYTES = 16;
 export const FRAME_BYTES = 8;
 /** Larger payloads are treated as a corrupt length field. */
 export const MAX_PAYLOAD_BYTES = 1 << 30;
-
-// ─── payload layouts (byte offsets within the payload) ──────────────────────────────
-
-/**
- * scalars.bin payload, G = header width (parameter groups):
- *   0 u32 step   4 f64 loss   12 f32 trainAccuracy   16 f32 stepMs
- *   20 f32[G] gradNorms   20+4G f32[G] weightNorms
- * 20 + 8G bytes; 28 + 8G on disk with framing (60 B for G = 4). The epoch is not stored:
- * the trainer's is ceil(step / info.stepsPerEpoch).
- */
-export function scalarPayloadBytes(groups: number): number {
-  return 20 + 8 * groups;
-}
-
-/**
- * evals.bin payload (48 bytes):
- *   0 u32 step   4 u32 flags (bit 0: topicAttention present)
- *   8 f64 validationLoss   16 f64 validationAccuracy   24 f64 testLoss   32 f64 testAccuracy
- *   40 f64 topicAttention (NaN when absent)
- */
-export const EVAL_PAYLOAD_BYTES = 48;
-
-/**
- * identity.bin payload, K = header width (topic words, in the order of info.topicWords):
- *   0 u32 step   4 f32[K] score   4+4K f32[K] measured   4+8K f32[K] theory   4+12K f32[K] relError
- */
-export function identityPayloadBytes(k: number): number {
-  return 4 + 16 * k;
-}
-
-/**
- * attention.bin payload:
- *   0 u32 step   4 u32 P (probes)
- *   then per probe: u32 M (maps), then per map:
- *     u32 layer, u32 head, u32 stage (STAGES index), u32 rows, u32 cols, f32[rows·cols] data (row-major)
- */
-export const STAGES = ['weights', 'logits', 'premix', 'mixed'] as const;
-
-/**
- * attention.idx payload (16 bytes): 0 u32 step   4 u32 n (payload bytes of the frame's record)
- *   8 u64 offset of that record (its length field) in attention.bin.
- * One read of n + 8 bytes at `offset` gets the frame with its framing.
- */
-export const INDEX_PAYLOAD_BYTES = 16;
 
 // ─── header and framing ──────────────────────────────────────────────────────────────
 
@@ -121,8 +89,8 @@ export function encodeHeader(kind: string, width: number): Uint8Array {
   return b;
 }
 
-/** The header's width, or a reason it is not a valid header of `kind`. */
-export function decodeHeader(b: Uint8Array, kind: string): { width: number } | { error: string } {
+/** The header's width and version, or a reason it is not a valid header of `kind`. */
+export function decodeHeader(b: Uint8Array, kind: string): { width: number; version: number } | { error: string } {
   if (b.length < HEADER_BYTES) return { error: `header is ${b.length} of ${HEADER_BYTES} bytes` };
   const dv = new DataView(b.buffer, b.byteOffset, HEADER_BYTES);
   if (getAscii(b, 0, 4) !== MAGIC) return { error: 'not an Attention Lens run file (bad magic)' };
@@ -130,8 +98,8 @@ export function decodeHeader(b: Uint8Array, kind: string): { width: number } | {
   const k = getAscii(b, 4, 4);
   if (k !== kind) return { error: `holds a ${JSON.stringify(k)} stream, expected ${JSON.stringify(kind)}` };
   const v = dv.getUint16(8, true);
-  if (v !== FORMAT_VERSION) return { error: `format version ${v}, this reader knows ${FORMAT_VERSION}` };
-  return { width: dv.getUint16(10, true) };
+  if (v < OLDEST_FORMAT_VERSION || v > FORMAT_VERSION) return { error: `format version ${v}, this reader knows ${OLDEST_FORMAT_VERSION}–${FORMAT_VERSION}` };
+  return { width: dv.getUint16(10, true), version: v };
 }
 
 // ─── metadata ────────────────────────────────────────────────────────────────────────
@@ -144,6 +112,10 @@ export interface StreamCounts {
   evals: number;
   identity: number;
   attention: number;
+  /** measures.bin records (steps with samples); absent in version-1 folders. */
+  measures?: number;
+  /** events.bin records; absent in version-1 folders. */
+  events?: number;
 }
 
 /** meta.json. */
@@ -178,6 +150,8 @@ export interface RunMeta {
   writer?: { pid: number; hostname: string };
   /** A free-text note the user attached to the run (editable at any time). */
   note?: string;
+  /** crc32 (8 hex digits) of the document's canonical JSON without this field (metaChecksum); absent in version-1 folders. */
+  checksum?: string;
 }
 
 const STATUSES: readonly string[] = ['starting', 'running', 'paused', 'completed', 'stopped', 'failed'];
@@ -194,7 +168,8 @@ function isCount(v: unknown): v is number {
 export function metaProblem(v: unknown): string | undefined {
   if (!isObj(v)) return 'is not a JSON object';
   if (v['format'] !== META_FORMAT) return `format is ${JSON.stringify(v['format'])}, expected "${META_FORMAT}"`;
-  if (v['formatVersion'] !== FORMAT_VERSION) return `formatVersion ${JSON.stringify(v['formatVersion'])}, this reader knows ${FORMAT_VERSION}`;
+  const fv = v['formatVersion'];
+  if (typeof fv !== 'number' || !Number.isInteger(fv) || fv < OLDEST_FORMAT_VERSION || fv > FORMAT_VERSION) return `formatVersion ${JSON.stringify(fv)}, this reader knows ${OLDEST_FORMAT_VERSION}–${FORMAT_VERSION}`;
   if (typeof v['id'] !== 'string' || typeof v['name'] !== 'string') return 'id or name is not a string';
   if (typeof v['startedAt'] !== 'string') return 'startedAt is not a string';
   if (typeof v['status'] !== 'string' || !STATUSES.includes(v['status'])) return `status ${JSON.stringify(v['status'])} is not a run status`;
@@ -203,24 +178,58 @@ export function metaProblem(v: unknown): string | undefined {
   const info = v['info'];
   if (info !== undefined && (!isObj(info) || !Array.isArray(info['groups']) || !info['groups'].every((g) => typeof g === 'string'))) return 'info.groups is not a list of names';
   const c = v['counts'];
-  if (c !== undefined && (!isObj(c) || !isCount(c['steps']) || !isCount(c['evals']) || !isCount(c['identity']) || !isCount(c['attention']))) return 'counts is malformed';
+  if (c !== undefined && (!isObj(c) || !isCount(c['steps']) || !isCount(c['evals']) || !isCount(c['identity']) || !isCount(c['attention']) || (c['measures'] !== undefined && !isCount(c['measures'])) || (c['events'] !== undefined && !isCount(c['events'])))) return 'counts is malformed';
+  if (v['checksum'] !== undefined && (typeof v['checksum'] !== 'string' || !/^[0-9a-f]{8}$/.test(v['checksum']))) return 'checksum is not 8 hex digits';
+  if (info !== undefined && isObj(info) && info['measures'] !== undefined && !Array.isArray(info['measures'])) return 'info.measures is not a list';
   return undefined;
+}
+
+/**
+ * The checksum meta.json carries: crc32, as 8 lowercase hex digits, of the UTF-8 bytes of the
+ * document's canonical JSON — `JSON.stringify` of it without its `checksum` member: no
+ * whitespace, members in the file's order, numbers in their shortest round-trip form.
+ */
+export function metaChecksum(doc: Record<string, unknown>): string {
+  const { checksum: _omit, ...rest } = doc;
+  return crc32(new TextEncoder().encode(JSON.stringify(rest))).toString(16).padStart(8, '0');
+}
+
+/** `meta` with its checksum, as the last member (what the writer puts in meta.json). */
+export function sealMeta(meta: RunMeta): RunMeta {
+  const { checksum: _old, ...rest } = meta;
+  // Round trip first so the checksum is of exactly what a reader will parse (undefined members dropped).
+  const plain = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+  return { ...(plain as unknown as RunMeta), checksum: metaChecksum(plain) };
+}
+
+/** Whether a parsed meta.json's checksum holds: 'ok', 'absent' (older folders; accepted) or 'mismatch'. */
+export function checkMetaChecksum(doc: Record<string, unknown>): 'ok' | 'absent' | 'mismatch' {
+  const c = doc['checksum'];
+  if (c === undefined) return 'absent';
+  return c === metaChecksum(doc) ? 'ok' : 'mismatch';
 }
 
 // ─── problems ────────────────────────────────────────────────────────────────────────
 
 /**
  * Something wrong found while reading: `torn` = a file ends inside a record (or has fewer
- * records than meta.json counts); `corrupt` = a checksum, length or header is wrong;
- * `invalid` = a JSON file is unreadable or malformed; `missing` = a required file is absent.
- * Records before `offset` were loaded; nothing at or after it in that file was.
+ * records than meta.json counts); `corrupt` = a checksum, length, header or record order is
+ * wrong; `invalid` = a JSON file is unreadable or malformed, or disagrees with the streams;
+ * `missing` = a required file is absent; `unreadable` = a file exists but cannot be read (no
+ * permission, a directory). A damaged record in the middle of a stream is skipped: bytes
+ * [offset, end) were not loaded, the records around them were.
  */
 export interface StoreProblem {
   /** Absolute path of the file (or run folder). */
   file: string;
-  /** Byte offset in the file where reading stopped (absent for whole-file problems). */
+  /** Byte offset in the file where the damage starts (absent for whole-file problems). */
   offset?: number;
-  kind: 'torn' | 'corrupt' | 'invalid' | 'missing';
+  /** Where reading went on after skipped damage (the file's size when nothing after it was readable). */
+  end?: number;
+  /** The step of the last record read before the damage, and of the first read after it: what was lost lies strictly between. */
+  stepBefore?: number;
+  stepAfter?: number;
+  kind: 'torn' | 'corrupt' | 'invalid' | 'missing' | 'unreadable';
   message: string;
 }
 
@@ -232,9 +241,4 @@ export class StoreError extends Error {
     super(`${problem.file}${problem.offset !== undefined ? ` @${problem.offset}` : ''}: ${problem.message}`);
     this.name = 'StoreError';
   }
-}
-
-/** EvalData with presence of topicAttention encoded as the flag. */
-export function evalFlags(e: EvalData): number {
-  return e.topicAttention !== undefined ? 1 : 0;
 }

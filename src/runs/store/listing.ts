@@ -1,19 +1,31 @@
 /**
  * The runs root (default `.attention-lens/runs` in the workspace): naming and creating run
  * folders, and listing them. Listing reads each folder's meta.json and the 16-byte headers of
- * its stream files, never the records, so it stays fast with many long runs; a folder that is
- * not a readable run is reported by path and the others are listed.
+ * its stream files, never the records, so it stays fast with many long runs. A folder whose
+ * meta.json is missing, unreadable or damaged but which holds stream files is still listed,
+ * from what its streams say, and marked damaged; a folder that is not a run at all is
+ * reported by path; the others are listed.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeHeader, FILES, HEADER_BYTES, KIND, metaProblem, scalarPayloadBytes, type RunMeta, type StoreProblem, type StreamName } from './format';
+import { decodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, META_FORMAT, STREAMS, type RunMeta, type StoreProblem } from './format';
+import { closeQuietly, errorCode, openRead, readOptions, unreadableMessage } from './io';
+import { readMeta } from './reader';
+import { scalarRecord } from './records';
 
 /** One run folder as listed. */
 export interface RunListing {
   id: string;
   dir: string;
+  /** meta.json; when it is damaged (see `damaged`), what could be recovered of it or made up from the streams. */
   meta: RunMeta;
+  /**
+   * meta.json is missing, unreadable, malformed or fails its checksum, yet the folder holds
+   * stream files: `meta` is then what survives of meta.json (without its counts) or, when
+   * nothing does, a stand-in (name = the folder's, status 'failed', times from the files).
+   */
+  damaged?: StoreProblem;
   /** Steps recorded: meta.json's count for a closed run, else estimated from scalars.bin's size. */
   steps: number;
   /** The writer closed the run (meta.endedAt is set). */
@@ -24,7 +36,7 @@ export interface RunListing {
    * when it cannot be told (another machine) or the run ended.
    */
   writerAlive?: boolean;
-  /** Stream files whose header is unreadable. */
+  /** Stream files that cannot be read or whose header is invalid, and a meta.json that disagrees with them. */
   problems: StoreProblem[];
 }
 
@@ -69,45 +81,84 @@ function processAlive(pid: number): boolean {
 export function listRun(dir: string): { run: RunListing } | { problem: StoreProblem } {
   dir = path.resolve(dir);
   const metaFile = path.join(dir, FILES.meta);
-  let meta: RunMeta;
-  try {
-    const v = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as unknown;
-    const why = metaProblem(v);
-    if (why !== undefined) return { problem: { file: metaFile, kind: 'invalid', message: `not a run: meta.json ${why}` } };
-    meta = v as RunMeta;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { problem: { file: dir, kind: 'missing', message: 'not a run: no meta.json' } };
-    return { problem: { file: metaFile, kind: 'invalid', message: `not a run: ${e instanceof Error ? e.message : String(e)}` } };
-  }
+  const m = readMeta(metaFile);
   const problems: StoreProblem[] = [];
   let estimate = 0;
-  for (const name of ['scalars', 'evals', 'identity', 'attention', 'attentionIndex'] as StreamName[]) {
+  let scalarsWidth: number | undefined;
+  let streams = 0;
+  let version = FORMAT_VERSION;
+  const times: number[] = [];
+  const { fs: sfs } = readOptions();
+  for (const name of STREAMS) {
     const file = path.join(dir, FILES[name]);
     let head: Uint8Array;
     let size: number;
     try {
-      const fd = fs.openSync(file, 'r');
+      const fd = openRead(file);
       try {
-        size = fs.fstatSync(fd).size;
+        const st = sfs.fstatSync(fd);
+        if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+        size = st.size;
         head = new Uint8Array(HEADER_BYTES);
-        head = head.subarray(0, fs.readSync(fd, head, 0, HEADER_BYTES, 0));
+        head = head.subarray(0, sfs.readSync(fd, head, 0, HEADER_BYTES, 0));
       } finally {
-        fs.closeSync(fd);
+        closeQuietly(fd);
       }
-    } catch {
-      continue; // absent: no records in that stream
+      streams++;
+      try {
+        times.push(sfs.statSync(file).mtimeMs);
+      } catch {
+        // only for a damaged meta.json's stand-in times
+      }
+    } catch (e) {
+      if (errorCode(e) === 'ENOENT') continue; // absent: no records in that stream
+      streams++;
+      problems.push({ file, kind: 'unreadable', message: unreadableMessage(FILES[name], e) });
+      continue;
     }
-    if (head.length < HEADER_BYTES && meta.endedAt === undefined) continue; // being created
+    if (head.length < HEADER_BYTES && m.meta?.endedAt === undefined) continue; // being created
     const h = decodeHeader(head, KIND[name]);
     if ('error' in h) {
       problems.push({ file, offset: 0, kind: head.length < HEADER_BYTES ? 'torn' : 'corrupt', message: h.error });
       continue;
     }
-    if (name === 'scalars') estimate = Math.floor((size - HEADER_BYTES) / (scalarPayloadBytes(h.width) + 8));
+    if (name === 'scalars') {
+      scalarsWidth = h.width;
+      version = h.version;
+      estimate = Math.floor((size - HEADER_BYTES) / (scalarRecord.bytes(h.width) + 8));
+    }
+  }
+  let meta = m.meta;
+  if (m.problem !== undefined) {
+    const p = m.problem;
+    if (streams === 0) {
+      // Nothing to list: not a run (or one not yet started).
+      if (p.kind === 'missing') return { problem: { file: dir, kind: 'missing', message: 'not a run: no meta.json' } };
+      return { problem: { ...p, message: `not a run: ${p.message}` } };
+    }
+    if (meta === undefined) {
+      const t0 = times.length > 0 ? Math.min(...times) : 0;
+      const t1 = times.length > 0 ? Math.max(...times) : 0;
+      meta = {
+        format: META_FORMAT,
+        formatVersion: version,
+        id: path.basename(dir),
+        name: path.basename(dir),
+        startedAt: new Date(t0).toISOString(),
+        endedAt: new Date(t1).toISOString(),
+        status: 'failed',
+        statusReason: `${p.message}; the run is listed from its stream files`,
+      };
+    }
+  }
+  if (meta === undefined) return { problem: { file: metaFile, kind: 'invalid', message: 'not a run' } };
+  const groups = meta.info?.groups.length;
+  if (groups !== undefined && scalarsWidth !== undefined && groups !== scalarsWidth) {
+    problems.push({ file: metaFile, kind: 'invalid', message: `meta.json names ${groups} parameter groups, but scalars.bin's records have ${scalarsWidth}: the group names do not belong to these numbers` });
   }
   const ended = meta.endedAt !== undefined;
   const run: RunListing = { id: path.basename(dir), dir, meta, steps: meta.counts?.steps ?? estimate, ended, problems };
+  if (m.problem) run.damaged = m.problem;
   if (!ended && meta.writer && meta.writer.hostname === os.hostname()) run.writerAlive = processAlive(meta.writer.pid);
   return { run };
 }

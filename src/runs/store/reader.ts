@@ -1,71 +1,27 @@
 /**
  * Reading runs back: `openRun` (a whole run, for display), `RunFollower` (a run another
  * process is still writing: each poll reads only the records appended since the last), and
- * `readAttention` on demand. Every record's CRC is checked; reading a stream stops at its
- * first torn or corrupt record, which is reported as a StoreProblem, and everything before it
- * is returned. Attention frames are located through attention.idx (or, past its end, by
+ * `readAttention` on demand. Every record's CRC is checked. Damage never hides what is intact:
+ * a torn tail is reported and everything before it returned; a damaged record in the middle
+ * of a stream (bad length, checksum, a repeated or out-of-order step) is skipped and reported
+ * with its byte range and the steps around it, and reading goes on at the next record that
+ * checks; a file that cannot be read is reported and the run's other files are read. Files are
+ * read in bounded chunks (io.ts), so a stream of any size reads in bounded memory beyond its
+ * decoded rows. Attention frames are located through attention.idx (or, past its end, by
  * walking attention.bin's length fields) and read only when asked for.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AttentionFrame, AttentionMapData, EvalPoint, ScalarChunk } from '../../protocol/messages';
+import { emptyMeasures, isMeasureEvent, measureWidth } from '../../protocol/measures';
+import type { AttentionFrame, EvalPoint, MeasureChunk, MeasureDecl, MeasureEvent, ScalarChunk } from '../../protocol/messages';
 import { indexAtOrBefore } from '../../protocol/steps';
 import { crc32 } from './crc32';
-import {
-  decodeHeader,
-  EVAL_PAYLOAD_BYTES,
-  FILES,
-  HEADER_BYTES,
-  identityPayloadBytes,
-  INDEX_PAYLOAD_BYTES,
-  KIND,
-  MAX_PAYLOAD_BYTES,
-  metaProblem,
-  scalarPayloadBytes,
-  STAGES,
-  StoreError,
-  type RunMeta,
-  type StoreProblem,
-  type StreamName,
-} from './format';
+import { checkMetaChecksum, decodeHeader, FILES, HEADER_BYTES, KIND, MAX_PAYLOAD_BYTES, metaProblem, StoreError, type RunMeta, type StoreProblem, type StreamName } from './format';
+import { closeQuietly, crcOfRange, errorCode, openRead, probeFile, readAt, readOptions, unreadableMessage, Window } from './io';
+import { attentionRecord, emptyIdentity, emptyScalars, evalRecord, eventRecord, identityRecord, indexRecord, measuresRecord, recordStep, scalarRecord, type StoredIdentity, type StoredScalars } from './records';
 
-const LITTLE_ENDIAN = os.endianness() === 'LE';
+export type { StoredIdentity, StoredScalars } from './records';
 
 // ─── decoded data ────────────────────────────────────────────────────────────────────
-
-/** Per-step scalars, columnar, at their stored precision. All columns have n rows. */
-export interface StoredScalars {
-  n: number;
-  /** G, the parameter groups (meta.info.groups names them). */
-  groups: number;
-  /** (n) */
-  step: Uint32Array;
-  /** (n) */
-  loss: Float64Array;
-  /** (n) */
-  trainAccuracy: Float32Array;
-  /** (n) */
-  stepMs: Float32Array;
-  /** (n × G), row-major */
-  gradNorms: Float32Array;
-  /** (n × G), row-major */
-  weightNorms: Float32Array;
-}
-
-/** Lu identity rows, columnar. */
-export interface StoredIdentity {
-  n: number;
-  /** K, the topic words (meta.info.topicWords names them). */
-  k: number;
-  /** (n) */
-  step: Uint32Array;
-  /** (n × K) each, row-major */
-  score: Float32Array;
-  measured: Float32Array;
-  theory: Float32Array;
-  relError: Float32Array;
-}
 
 /** A run read from its folder. */
 export interface StoredRun {
@@ -80,9 +36,11 @@ export interface StoredRun {
   identity: StoredIdentity;
   /** Steps with a captured attention frame, increasing. */
   attentionSteps: number[];
+  /** Declared measurements' values (meta.info.measures declares them), ids resolved. */
+  measures: MeasureChunk;
   /** The frame captured at `step` or the latest before it; undefined if none is that early. Throws StoreError if the frame is unreadable. */
   readAttention(step: number): AttentionFrame | undefined;
-  /** Torn or corrupt tails, unreadable files; empty for a healthy run. */
+  /** Torn or corrupt tails, skipped records, unreadable files; empty for a healthy run. */
   problems: StoreProblem[];
 }
 
@@ -97,17 +55,11 @@ export interface RunUpdate {
   evals: EvalPoint[];
   identity: StoredIdentity;
   attentionSteps: number[];
+  /** New measurement values only. */
+  measures: MeasureChunk;
   problems: StoreProblem[];
   /** The run has ended (meta.json says so) and every record has been read. */
   ended: boolean;
-}
-
-function emptyScalars(groups: number): StoredScalars {
-  return { n: 0, groups, step: new Uint32Array(0), loss: new Float64Array(0), trainAccuracy: new Float32Array(0), stepMs: new Float32Array(0), gradNorms: new Float32Array(0), weightNorms: new Float32Array(0) };
-}
-
-function emptyIdentity(k: number): StoredIdentity {
-  return { n: 0, k, step: new Uint32Array(0), score: new Float32Array(0), measured: new Float32Array(0), theory: new Float32Array(0), relError: new Float32Array(0) };
 }
 
 /** Rows [start, end) of stored scalars as the protocol's float64 ScalarChunk (what RunHistory.scalars returns). */
@@ -124,159 +76,388 @@ export function toScalarChunk(s: StoredScalars, start = 0, end = s.n): ScalarChu
   };
 }
 
-// ─── file access ─────────────────────────────────────────────────────────────────────
+// ─── growing columns ─────────────────────────────────────────────────────────────────
 
-function fileSize(file: string): number | undefined {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return undefined;
+/** Rows are decoded into columns that grow by doubling: memory follows the records found, not the file's size. */
+const FIRST_ROWS = 1024;
+
+class ScalarRows {
+  s: StoredScalars;
+  n = 0;
+  constructor(readonly groups: number) {
+    this.s = emptyScalars(groups, FIRST_ROWS);
   }
-}
-
-/** Bytes [pos, pos + n) of `file` (fewer if it is shorter). */
-function readAt(file: string, pos: number, n: number, fd?: number): Uint8Array {
-  const own = fd === undefined;
-  const f = fd ?? fs.openSync(file, 'r');
-  try {
-    const b = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      const r = fs.readSync(f, b, got, n - got, pos + got);
-      if (r === 0) break;
-      got += r;
+  /** The next row to fill (call it before reading `s`: it may replace `s` with a larger one). */
+  next(): number {
+    if (this.n === this.s.n) {
+      const g = this.groups;
+      const b = emptyScalars(g, 2 * this.s.n);
+      b.step.set(this.s.step);
+      b.loss.set(this.s.loss);
+      b.trainAccuracy.set(this.s.trainAccuracy);
+      b.stepMs.set(this.s.stepMs);
+      b.gradNorms.set(this.s.gradNorms);
+      b.weightNorms.set(this.s.weightNorms);
+      this.s = b;
     }
-    return got === n ? b : b.subarray(0, got);
-  } finally {
-    if (own) fs.closeSync(f);
+    return this.n++;
+  }
+  done(): StoredScalars {
+    const { s, n } = this;
+    const g = this.groups;
+    const cut = <T extends Float32Array | Float64Array | Uint32Array>(a: T, k: number): T => (n === s.n ? a : (a.slice(0, n * k) as T));
+    return { n, groups: g, step: cut(s.step, 1), loss: cut(s.loss, 1), trainAccuracy: cut(s.trainAccuracy, 1), stepMs: cut(s.stepMs, 1), gradNorms: cut(s.gradNorms, g), weightNorms: cut(s.weightNorms, g) };
   }
 }
+
+class IdentityRows {
+  s: StoredIdentity;
+  n = 0;
+  constructor(readonly k: number) {
+    this.s = emptyIdentity(k, FIRST_ROWS);
+  }
+  next(): number {
+    if (this.n === this.s.n) {
+      const b = emptyIdentity(this.k, 2 * this.s.n);
+      for (const f of ['step', 'score', 'measured', 'theory', 'relError'] as const) b[f].set(this.s[f]);
+      this.s = b;
+    }
+    return this.n++;
+  }
+  done(): StoredIdentity {
+    const { s, n, k } = this;
+    if (n === s.n) return s;
+    return { n, k, step: s.step.slice(0, n), score: s.score.slice(0, n * k), measured: s.measured.slice(0, n * k), theory: s.theory.slice(0, n * k), relError: s.relError.slice(0, n * k) };
+  }
+}
+
+class F64Rows {
+  a = new Float64Array(64);
+  n = 0;
+  push(v: ArrayLike<number>): void {
+    if (this.n + v.length > this.a.length) {
+      let cap = this.a.length * 2;
+      while (cap < this.n + v.length) cap *= 2;
+      const b = new Float64Array(cap);
+      b.set(this.a.subarray(0, this.n));
+      this.a = b;
+    }
+    for (let i = 0; i < v.length; i++) this.a[this.n + i] = v[i]!;
+    this.n += v.length;
+  }
+  done(): Float64Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+// ─── JSON files ──────────────────────────────────────────────────────────────────────
 
 type JsonRead = { ok: true; value: unknown; stamp: string } | { ok: false; problem: StoreProblem; stamp: string };
 
 /** A file's identity for change detection (atomic replacement changes the inode). */
 function stampOf(file: string): string {
   try {
-    const st = fs.statSync(file);
+    const st = readOptions().fs.statSync(file);
     return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'missing';
+  } catch (e) {
+    return errorCode(e) === 'ENOENT' ? 'missing' : `error:${errorCode(e) ?? '?'}`;
   }
 }
 
-function readJson(file: string): JsonRead {
+/** Reads a JSON file through the configured fs: its value, or why not (missing, unreadable, invalid). */
+export function readJsonFile(file: string): JsonRead {
   const stamp = stampOf(file);
-  if (stamp === 'missing') return { ok: false, problem: { file, kind: 'missing', message: 'file is missing' }, stamp };
+  if (stamp === 'missing') return { ok: false, problem: { file, kind: 'missing', message: `${path.basename(file)} is missing` }, stamp };
+  let text: string;
   try {
-    return { ok: true, value: JSON.parse(fs.readFileSync(file, 'utf8')) as unknown, stamp };
+    const p = probeFile(file);
+    if (p.state === 'unreadable') throw p.error;
+    text = readOptions().fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return { ok: false, problem: { file, kind: 'missing', message: `${path.basename(file)} is missing` }, stamp: 'missing' };
+    return { ok: false, problem: { file, kind: 'unreadable', message: unreadableMessage(path.basename(file), e) }, stamp };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown, stamp };
   } catch (e) {
     return { ok: false, problem: { file, kind: 'invalid', message: `unreadable JSON: ${e instanceof Error ? e.message : String(e)}` }, stamp };
   }
 }
 
-// ─── fixed-size record streams ───────────────────────────────────────────────────────
-
-/** Complete, checked records found by one read: payload i starts at buf[first + i·stride]. */
-interface Batch {
-  buf: Uint8Array;
-  dv: DataView;
-  first: number;
-  stride: number;
-  count: number;
-  width: number;
+/**
+ * meta.json checked: the document (without counts when its checksum fails, since they cannot
+ * be trusted) and what is wrong with it. `meta` is undefined when it is missing, unreadable or
+ * not a run's metadata.
+ */
+export function readMeta(file: string): { meta?: RunMeta; problem?: StoreProblem; stamp: string } {
+  const r = readJsonFile(file);
+  if (!r.ok) return { problem: r.problem, stamp: r.stamp };
+  const why = metaProblem(r.value);
+  if (why !== undefined) return { problem: { file, kind: 'invalid', message: `meta.json ${why}` }, stamp: r.stamp };
+  const doc = r.value as Record<string, unknown>;
+  if (checkMetaChecksum(doc) === 'mismatch') {
+    const { counts: _untrusted, ...rest } = doc;
+    return {
+      meta: rest as unknown as RunMeta,
+      problem: { file, kind: 'corrupt', message: "meta.json's checksum does not match its contents (it was damaged or edited after it was written); its fields are shown as they are, its record counts are not used" },
+      stamp: r.stamp,
+    };
+  }
+  return { meta: r.value as RunMeta, stamp: r.stamp };
 }
 
+// ─── record streams ──────────────────────────────────────────────────────────────────
+
+/** One record found: its payload is at buf[p] in `dv`'s buffer (only its first 4 bytes when the stream does not load payloads). */
+interface Found {
+  dv: DataView;
+  buf: Uint8Array;
+  p: number;
+  n: number;
+  /** File offset of the record (its length field). */
+  offset: number;
+  step: number;
+}
+
+interface StreamSpec {
+  kind: string;
+  /** The payload size for a header width, for streams of fixed-size records. */
+  fixed?: (width: number) => number;
+  /** Smallest payload of a variable-size record. */
+  minPayload: number;
+  /** Steps strictly increase ('increasing') or may repeat ('nondecreasing', events). */
+  order: 'increasing' | 'nondecreasing';
+  /** The consumer decodes payloads (false: it needs only step, offset and size, and large records are checked in chunks). */
+  payload: boolean;
+}
+
+const SPECS: Record<StreamName, StreamSpec> = {
+  scalars: { kind: KIND.scalars, fixed: scalarRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
+  evals: { kind: KIND.evals, fixed: evalRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
+  identity: { kind: KIND.identity, fixed: identityRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
+  attentionIndex: { kind: KIND.attentionIndex, fixed: indexRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
+  attention: { kind: KIND.attention, minPayload: 8, order: 'increasing', payload: false },
+  measures: { kind: KIND.measures, minPayload: 8, order: 'increasing', payload: true },
+  events: { kind: KIND.events, minPayload: 12, order: 'nondecreasing', payload: true },
+};
+
 /**
- * An incremental reader of a stream whose records all have one payload size (a function of
- * the header's width): scalars, evals, identity, attention.idx. Remembers where it stopped.
+ * An incremental, bounded-memory reader of one stream file. Remembers where it stopped, so a
+ * follower reads only new bytes. A record whose length or checksum is wrong opens a gap: the
+ * reader scans forward (records start at multiples of 4) to the next record that checks, and
+ * reports the gap's bytes and the steps around it once it closes (or, at the end, reports a
+ * tear when nothing follows a record cut short).
  */
-class FixedStream {
-  /** Next unread byte. */
-  private pos = 0;
+class RecordStream {
+  /** Next byte to look at (in a gap: the scan position). 0 until the header is read. */
+  pos = 0;
   width: number | undefined;
-  /** Stopped at a corrupt record or header: nothing more is read. */
+  version: number | undefined;
+  /** The header is unreadable: nothing more is read. */
   stopped = false;
-  /** A tear was reported at `pos` (final mode); not reported again. */
-  private tornReported = false;
   records = 0;
+  /** Step of the last record accepted (−1: none). */
+  lastStep = -1;
+  /** End of the last record accepted. */
+  goodEnd = 0;
+  private tornReported = false;
+  private unreadableReported = false;
+  private gap: { start: number; why: string; torn: boolean; stepBefore: number | undefined } | undefined;
 
   constructor(
     readonly file: string,
-    private readonly kind: string,
-    private readonly payloadBytes: (width: number) => number,
+    private readonly spec: StreamSpec,
   ) {}
 
+  /** Continue from `offset` (records before it were located another way; attention.bin past its index). */
+  skipTo(offset: number, lastStep: number): void {
+    if (offset > this.pos && this.gap === undefined) {
+      this.pos = offset;
+      this.goodEnd = offset;
+    }
+    if (lastStep > this.lastStep) this.lastStep = lastStep;
+  }
+
+  /** Reads the header if not yet read; false while it is absent or unreadable. */
+  header(final: boolean, problems: StoreProblem[]): boolean {
+    if (this.width !== undefined) return true;
+    this.read(final, problems, () => undefined, true);
+    return this.width !== undefined;
+  }
+
   /**
-   * Reads the complete records appended since the last call. `final`: the writer is done,
-   * so an incomplete tail is a tear (reported) rather than a record still being written.
+   * Visits the complete, checked records appended since the last call. `final`: the writer is
+   * done, so an incomplete tail is a tear (reported) rather than a record still being written.
    */
-  read(final: boolean, problems: StoreProblem[]): Batch | undefined {
-    if (this.stopped) return undefined;
-    const size = fileSize(this.file);
-    if (size === undefined) return undefined; // no records yet
+  read(final: boolean, problems: StoreProblem[], visit: (r: Found) => void, headerOnly = false): void {
+    if (this.stopped) return;
+    const probe = probeFile(this.file);
+    if (probe.state === 'absent') return; // no records yet
+    if (probe.state === 'unreadable') {
+      this.unreadable(problems, probe.error);
+      return;
+    }
+    const size = probe.size;
     if (size < this.pos) {
       this.stop(problems, 'torn', this.pos, `file shrank to ${size} bytes after ${this.pos} were read`);
-      return undefined;
+      return;
     }
     if (size === this.pos) {
       if (final && this.pos === 0) this.tear(problems, 0, 'file is empty (no header)');
-      return undefined;
+      if (final) this.closeGap(problems, size, undefined);
+      return;
     }
-    const buf = readAt(this.file, this.pos, size - this.pos);
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    let at = 0; // within buf
-    if (this.width === undefined) {
-      if (buf.length < HEADER_BYTES) {
-        if (final) this.tear(problems, 0, `file ends inside its header (${buf.length} of ${HEADER_BYTES} bytes)`);
-        return undefined;
-      }
-      const h = decodeHeader(buf, this.kind);
-      if ('error' in h) {
-        this.stop(problems, 'corrupt', 0, h.error);
-        return undefined;
-      }
-      this.width = h.width;
-      at = HEADER_BYTES;
+    let fd: number;
+    try {
+      fd = openRead(this.file);
+    } catch (e) {
+      if (errorCode(e) !== 'ENOENT') this.unreadable(problems, e);
+      return;
     }
-    const n = this.payloadBytes(this.width);
-    const stride = n + 8;
-    const first = at + 4;
-    let count = 0;
-    while (true) {
-      const left = buf.length - at;
-      if (left === 0) break;
-      if (left < 4) {
-        if (final) this.tear(problems, this.pos + at, `file ends inside a record's length field (${left} of 4 bytes)`);
-        break;
+    try {
+      const w = new Window(fd, size, this.pos);
+      if (this.width === undefined) {
+        if (!w.ensure(0, HEADER_BYTES)) {
+          if (final) this.tear(problems, 0, `file ends inside its header (${size} of ${HEADER_BYTES} bytes)`);
+          return;
+        }
+        const h = decodeHeader(w.buf.subarray(0, HEADER_BYTES), this.spec.kind);
+        if ('error' in h) {
+          this.stop(problems, 'corrupt', 0, h.error);
+          return;
+        }
+        this.width = h.width;
+        this.version = h.version;
+        this.pos = this.goodEnd = HEADER_BYTES;
       }
-      const len = dv.getUint32(at, true);
-      if (len !== n) {
-        if (!final && left <= stride) break; // possibly a record still being written: wait for it
-        this.stop(problems, 'corrupt', this.pos + at, `record length ${len}, this stream's records have ${n} bytes`);
-        break;
-      }
-      if (left < stride) {
-        if (final) this.tear(problems, this.pos + at, `file ends inside a record (${left} of ${stride} bytes)`);
-        break;
-      }
-      if (crc32(buf, at, at + 4 + n) !== dv.getUint32(at + 4 + n, true)) {
-        // A record still being written can look like this to a concurrent reader: wait for it.
-        if (!final && left === stride) break;
-        this.stop(problems, 'corrupt', this.pos + at, 'record checksum mismatch');
-        break;
-      }
-      count++;
-      at += stride;
+      if (headerOnly) return;
+      this.scan(fd, w, size, final, problems, visit);
+      this.unreadableReported = false;
+    } catch (e) {
+      // A read that failed midway (EIO, EISDIR): report it and try again at the next poll.
+      this.unreadable(problems, e, this.pos);
+      return;
+    } finally {
+      closeQuietly(fd);
     }
-    this.pos += at;
-    this.records += count;
-    if (count === 0) return undefined;
-    return { buf, dv, first, stride, count, width: this.width };
+    if (final) this.closeGap(problems, size, undefined);
   }
 
-  /** Offset after the last complete record. */
-  get end(): number {
-    return this.pos;
+  private scan(fd: number, w: Window, size: number, final: boolean, problems: StoreProblem[], visit: (r: Found) => void): void {
+    const spec = this.spec;
+    const fixedN = spec.fixed?.(this.width!);
+    const { bufferBytes } = readOptions();
+    const plausible = (len: number): boolean => (fixedN !== undefined ? len === fixedN : len >= spec.minPayload && (len & 3) === 0 && len <= MAX_PAYLOAD_BYTES);
+    for (;;) {
+      let at = this.pos;
+      if (this.gap !== undefined) {
+        at = this.nextCandidate(w, at, size, plausible);
+        this.pos = at;
+      }
+      const left = size - at;
+      if (left === 0) return;
+      if (left < 4) {
+        if (this.gap === undefined) {
+          if (final) this.tear(problems, at, `file ends inside a record's length field (${left} of 4 bytes)`);
+          return;
+        }
+        this.pos = size; // the gap runs to the end
+        return;
+      }
+      w.ensure(at, 4);
+      const len = w.dv.getUint32(at - w.base, true);
+      let why: string;
+      if (plausible(len)) {
+        if (left < len + 8) {
+          if (!final) return; // possibly a record still being written: wait for it
+          if (this.gap === undefined) this.gap = { start: at, why: `file ends inside a record (${left} of ${len + 8} bytes)`, torn: true, stepBefore: this.stepBefore() };
+          this.pos = at + 4; // a length field cut short, or damage: look for a record after it
+          continue;
+        }
+        let ok: boolean;
+        let step: number;
+        if (spec.payload || len + 8 <= bufferBytes) {
+          if (!w.ensure(at, len + 8)) return; // the file shrank
+          const o = at - w.base;
+          ok = crc32(w.buf, o, o + 4 + len) === w.dv.getUint32(o + 4 + len, true);
+          step = recordStep(w.dv, o + 4);
+        } else {
+          // A large record the consumer does not load: check it in chunks.
+          const c = crcOfRange(fd, at, 4 + len, crc32);
+          const tail = readAt(fd, at + 4 + len, 4);
+          ok = c !== undefined && tail.length === 4 && c === new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0, true);
+          if (!w.ensure(at, 8)) return;
+          step = recordStep(w.dv, at - w.base + 4);
+        }
+        if (ok) {
+          if (this.gap !== undefined) this.closeGap(problems, at, step);
+          this.pos = at + 8 + len;
+          const last = this.lastStep;
+          if (last >= 0 && (spec.order === 'increasing' ? step <= last : step < last)) {
+            problems.push({
+              file: this.file,
+              offset: at,
+              end: at + 8 + len,
+              stepBefore: last,
+              kind: 'corrupt',
+              message: step === last ? `step ${step} is recorded twice (again at byte ${at}); the repeat was skipped` : `a record of step ${step} after step ${last} (out of order) at byte ${at}; it was skipped`,
+            });
+            continue;
+          }
+          this.lastStep = step;
+          this.goodEnd = this.pos;
+          this.records++;
+          visit({ dv: w.dv, buf: w.buf, p: at - w.base + 4, n: len, offset: at, step });
+          continue;
+        }
+        why = 'record checksum mismatch';
+      } else {
+        why = fixedN !== undefined ? `record length ${len}, this stream's records have ${fixedN} bytes` : `record length ${len} is not a valid record's`;
+      }
+      // A bad record at `at`.
+      if (this.gap === undefined) {
+        // The last bytes of a live file may be a record still being written: wait for it.
+        if (!final && (fixedN !== undefined ? left <= fixedN + 8 : left < 8 || (plausible(len) && at + 8 + len === size))) return;
+        this.gap = { start: at, why, torn: false, stepBefore: this.stepBefore() };
+      }
+      this.pos = at + 4;
+    }
+  }
+
+  /** The first offset ≥ at (a multiple of 4 from it) whose u32 could be a record's length; `size` when none. */
+  private nextCandidate(w: Window, at: number, size: number, plausible: (len: number) => boolean): number {
+    while (at + 4 <= size) {
+      if (!w.ensure(at, 4)) return size;
+      const base = w.base;
+      const dv = w.dv;
+      const avail = w.len;
+      let o = at - base;
+      for (; o + 4 <= avail; o += 4) if (plausible(dv.getUint32(o, true))) return base + o;
+      at = base + o;
+    }
+    return size;
+  }
+
+  private stepBefore(): number | undefined {
+    return this.lastStep >= 0 ? this.lastStep : undefined;
+  }
+
+  /** Reports the open gap, which ends at `end` where a record of `stepAfter` was found (undefined: the end of the file). */
+  private closeGap(problems: StoreProblem[], end: number, stepAfter: number | undefined): void {
+    const g = this.gap;
+    if (g === undefined) return;
+    this.gap = undefined;
+    if (stepAfter === undefined && g.torn) {
+      this.tear(problems, g.start, g.why);
+      this.pos = end;
+      return;
+    }
+    const p: StoreProblem = { file: this.file, offset: g.start, end, kind: 'corrupt', message: '' };
+    if (g.stepBefore !== undefined) p.stepBefore = g.stepBefore;
+    if (stepAfter !== undefined) p.stepAfter = stepAfter;
+    const around = `${g.stepBefore !== undefined ? `after step ${g.stepBefore}` : 'before any record'}${stepAfter !== undefined ? ` and before step ${stepAfter}` : ''}`;
+    p.message = `${g.why}: bytes ${g.start}–${end} skipped (records ${around} lost); ${stepAfter !== undefined ? `reading went on at the record of step ${stepAfter}` : 'no readable record after them'}`;
+    problems.push(p);
   }
 
   private tear(problems: StoreProblem[], offset: number, message: string): void {
@@ -285,110 +466,18 @@ class FixedStream {
     problems.push({ file: this.file, offset, kind: 'torn', message });
   }
 
+  private unreadable(problems: StoreProblem[], e: unknown, offset?: number): void {
+    if (this.unreadableReported) return;
+    this.unreadableReported = true;
+    const p: StoreProblem = { file: this.file, kind: 'unreadable', message: unreadableMessage(path.basename(this.file), e) };
+    if (offset !== undefined && offset > 0) p.offset = offset;
+    problems.push(p);
+  }
+
   private stop(problems: StoreProblem[], kind: StoreProblem['kind'], offset: number, message: string): void {
     this.stopped = true;
     problems.push({ file: this.file, offset, kind, message });
   }
-}
-
-function decodeScalars(b: Batch): StoredScalars {
-  const { dv, first, stride, count: n, width: g } = b;
-  const s: StoredScalars = {
-    n,
-    groups: g,
-    step: new Uint32Array(n),
-    loss: new Float64Array(n),
-    trainAccuracy: new Float32Array(n),
-    stepMs: new Float32Array(n),
-    gradNorms: new Float32Array(n * g),
-    weightNorms: new Float32Array(n * g),
-  };
-  const { step, loss, trainAccuracy, stepMs, gradNorms, weightNorms } = s;
-  for (let i = 0, o = first; i < n; i++, o += stride) {
-    step[i] = dv.getUint32(o, true);
-    loss[i] = dv.getFloat64(o + 4, true);
-    trainAccuracy[i] = dv.getFloat32(o + 12, true);
-    stepMs[i] = dv.getFloat32(o + 16, true);
-    const w = o + 20 + 4 * g;
-    for (let j = 0; j < g; j++) {
-      gradNorms[i * g + j] = dv.getFloat32(o + 20 + 4 * j, true);
-      weightNorms[i * g + j] = dv.getFloat32(w + 4 * j, true);
-    }
-  }
-  return s;
-}
-
-function decodeEvals(b: Batch): EvalPoint[] {
-  const out: EvalPoint[] = [];
-  const { dv, first, stride, count } = b;
-  for (let i = 0, o = first; i < count; i++, o += stride) {
-    const e: EvalPoint = {
-      step: dv.getUint32(o, true),
-      validationLoss: dv.getFloat64(o + 8, true),
-      validationAccuracy: dv.getFloat64(o + 16, true),
-      testLoss: dv.getFloat64(o + 24, true),
-      testAccuracy: dv.getFloat64(o + 32, true),
-    };
-    if (dv.getUint32(o + 4, true) & 1) e.topicAttention = dv.getFloat64(o + 40, true);
-    out.push(e);
-  }
-  return out;
-}
-
-function decodeIdentity(b: Batch): StoredIdentity {
-  const { dv, first, stride, count: n, width: k } = b;
-  const s: StoredIdentity = { n, k, step: new Uint32Array(n), score: new Float32Array(n * k), measured: new Float32Array(n * k), theory: new Float32Array(n * k), relError: new Float32Array(n * k) };
-  const cols = [s.score, s.measured, s.theory, s.relError];
-  for (let i = 0, o = first; i < n; i++, o += stride) {
-    s.step[i] = dv.getUint32(o, true);
-    for (let c = 0; c < 4; c++) {
-      const col = cols[c]!;
-      const base = o + 4 + 4 * k * c;
-      for (let j = 0; j < k; j++) col[i * k + j] = dv.getFloat32(base + 4 * j, true);
-    }
-  }
-  return s;
-}
-
-/** Decodes an attention payload (already checksummed). Throws a message on malformed contents. */
-function decodeFrame(buf: Uint8Array, p: number, n: number): AttentionFrame {
-  const end = p + n;
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const u32 = (o: number): number => {
-    if (o + 4 > end) throw new Error('frame contents run past the record');
-    return dv.getUint32(o, true);
-  };
-  const step = u32(p);
-  const nProbes = u32(p + 4);
-  let o = p + 8;
-  const probes: AttentionMapData[][] = [];
-  for (let i = 0; i < nProbes; i++) {
-    const nMaps = u32(o);
-    o += 4;
-    const maps: AttentionMapData[] = [];
-    for (let j = 0; j < nMaps; j++) {
-      const stage = STAGES[u32(o + 8)];
-      if (stage === undefined) throw new Error(`unknown stage code ${u32(o + 8)}`);
-      const rows = u32(o + 12);
-      const cols = u32(o + 16);
-      const layer = u32(o);
-      const head = u32(o + 4);
-      o += 20;
-      const bytes = 4 * rows * cols;
-      if (o + bytes > end) throw new Error('frame contents run past the record');
-      let data: Float32Array;
-      if (LITTLE_ENDIAN) data = new Float32Array(buf.buffer.slice(buf.byteOffset + o, buf.byteOffset + o + bytes));
-      else {
-        data = new Float32Array(rows * cols);
-        for (let q = 0; q < data.length; q++) data[q] = dv.getFloat32(o + 4 * q, true);
-      }
-      o += bytes;
-      maps.push({ layer, head, stage, rows, cols, data });
-    }
-    probes.push(maps);
-  }
-  if (o !== end) throw new Error(`frame contents end at ${o - p} of ${n} bytes`);
-  return { step, probes };
 }
 
 // ─── attention frames ────────────────────────────────────────────────────────────────
@@ -396,27 +485,28 @@ function decodeFrame(buf: Uint8Array, p: number, n: number): AttentionFrame {
 /**
  * Where each attention frame is: steps[i]'s record starts at offsets[i] in attention.bin and
  * has lengths[i] payload bytes. Built from attention.idx, then extended past the index's end by
- * walking attention.bin (checking each walked record's CRC), so a torn or missing index loses
- * nothing that attention.bin holds.
+ * walking attention.bin (checking each walked record's CRC, skipping damage), so a torn,
+ * damaged or missing index loses nothing that attention.bin holds.
  */
 class AttentionTrack {
   readonly steps: number[] = [];
   readonly offsets: number[] = [];
   readonly lengths: number[] = [];
-  private readonly index: FixedStream | undefined;
+  private readonly index: RecordStream | undefined;
+  private readonly bin: RecordStream;
   /** Index entries read but not yet confirmed against attention.bin's size. */
   private pendingIndex: { step: number; n: number; offset: number }[] = [];
-  /** attention.bin: header checked; end of the last known record. */
-  private headerOk = false;
+  /** End of the last known record. */
   private end = HEADER_BYTES;
-  private stopped = false;
+  private reported = new Set<string>();
 
   /** Without `indexFile`, frames are found by walking attention.bin alone. */
   constructor(
     readonly file: string,
     indexFile: string | undefined,
   ) {
-    if (indexFile !== undefined) this.index = new FixedStream(indexFile, KIND.attentionIndex, () => INDEX_PAYLOAD_BYTES);
+    this.bin = new RecordStream(file, SPECS.attention);
+    if (indexFile !== undefined) this.index = new RecordStream(indexFile, SPECS.attentionIndex);
   }
 
   get indexFile(): string | undefined {
@@ -429,37 +519,20 @@ class AttentionTrack {
   }
 
   get indexEnd(): number {
-    return this.index?.end ?? 0;
+    return this.index?.goodEnd ?? 0;
   }
 
   /** Locates the frames written since the last call; returns their steps. */
   read(final: boolean, problems: StoreProblem[]): number[] {
     const before = this.steps.length;
-    const b = this.index?.read(final, problems);
-    if (b) {
-      for (let i = 0, o = b.first; i < b.count; i++, o += b.stride) {
-        this.pendingIndex.push({ step: b.dv.getUint32(o, true), n: b.dv.getUint32(o + 4, true), offset: Number(b.dv.getBigUint64(o + 8, true)) });
-      }
-    }
-    if (this.stopped) return [];
-    const size = fileSize(this.file);
-    if (size === undefined) {
-      if (this.pendingIndex.length > 0 && final) this.stop(problems, 'missing', undefined, `attention.idx lists ${this.pendingIndex.length} frames but attention.bin is missing`);
+    this.index?.read(final, problems, (r) => this.pendingIndex.push(indexRecord.decode(r.dv, r.p)));
+    const probe = probeFile(this.file);
+    if (probe.state === 'absent') {
+      if (this.pendingIndex.length > 0 && final) this.once(problems, 'missing', { file: this.file, kind: 'missing', message: `attention.idx lists ${this.pendingIndex.length} frames but attention.bin is missing` });
       return [];
     }
-    if (!this.headerOk) {
-      const h = readAt(this.file, 0, HEADER_BYTES);
-      if (h.length < HEADER_BYTES) {
-        if (final) this.stop(problems, 'torn', 0, `file ends inside its header (${h.length} of ${HEADER_BYTES} bytes)`);
-        return [];
-      }
-      const d = decodeHeader(h, KIND.attention);
-      if ('error' in d) {
-        this.stop(problems, 'corrupt', 0, d.error);
-        return [];
-      }
-      this.headerOk = true;
-    }
+    if (!this.bin.header(final, problems)) return [];
+    const size = probe.state === 'file' ? probe.size : 0;
     // Index entries: trusted for location (their own CRC passed); the frame's CRC is checked when it is read.
     while (this.pendingIndex.length > 0) {
       const e = this.pendingIndex[0]!;
@@ -468,89 +541,63 @@ class AttentionTrack {
         continue;
       }
       if (e.offset > this.end) break; // a gap: walk to it
-      if (e.offset + 8 + e.n > size) {
-        if (final) this.stop(problems, 'torn', e.offset, `file ends inside the frame of step ${e.step} (${size - e.offset} of ${e.n + 8} bytes)`);
-        break;
-      }
-      if (!this.accept(e.step, e.offset, e.n, problems, FILES.attentionIndex)) return this.steps.slice(before);
+      if (e.offset + 8 + e.n > size) break; // not (yet) all there: the walk below waits for it or reports the tear
       this.pendingIndex.shift();
+      this.accept(e.step, e.offset, e.n);
     }
     // Frames past the index: walk attention.bin, checking each record.
-    if (this.end < size) {
-      const fd = fs.openSync(this.file, 'r');
-      try {
-        while (this.end < size && !this.stopped) {
-          const at = this.end;
-          const left = size - at;
-          if (left < 8) {
-            if (final) this.stop(problems, 'torn', at, `file ends inside a record's header (${left} bytes)`);
-            break;
-          }
-          const h = readAt(this.file, at, 8, fd);
-          const n = new DataView(h.buffer).getUint32(0, true);
-          if (n < 8 || n % 4 !== 0 || n > MAX_PAYLOAD_BYTES) {
-            this.stop(problems, 'corrupt', at, `record length ${n} is not a frame's`);
-            break;
-          }
-          if (left < n + 8) {
-            if (final) this.stop(problems, 'torn', at, `file ends inside a record (${left} of ${n + 8} bytes)`);
-            break;
-          }
-          const rec = readAt(this.file, at, n + 8, fd);
-          const rv = new DataView(rec.buffer);
-          if (crc32(rec, 0, 4 + n) !== rv.getUint32(4 + n, true)) {
-            if (!final && left === n + 8) break; // may still be being written
-            this.stop(problems, 'corrupt', at, 'record checksum mismatch');
-            break;
-          }
-          if (!this.accept(rv.getUint32(4, true), at, n, problems, FILES.attention)) break;
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
+    if (probe.state === 'file' && this.end < size) {
+      this.bin.skipTo(this.end, this.steps[this.steps.length - 1] ?? -1);
+      this.bin.read(final, problems, (r) => {
+        const last = this.steps[this.steps.length - 1];
+        if (last !== undefined && r.step <= last) return; // the stream reported it
+        this.accept(r.step, r.offset, r.n);
+      });
+      if (this.bin.goodEnd > this.end) this.end = this.bin.goodEnd;
+      while (this.pendingIndex.length > 0 && this.pendingIndex[0]!.offset < this.end) this.pendingIndex.shift(); // found by walking
     }
-    if (final && this.pendingIndex.length > 0 && !this.stopped) {
+    if (final && this.pendingIndex.length > 0) {
       const e = this.pendingIndex[0]!;
-      this.stop(problems, 'corrupt', e.offset, `attention.idx lists a frame of step ${e.step} at offset ${e.offset}, which is not a record boundary of attention.bin`);
+      if (e.offset + 8 + e.n <= size) this.once(problems, 'boundary', { file: this.file, offset: e.offset, kind: 'corrupt', message: `attention.idx lists a frame of step ${e.step} at offset ${e.offset}, which is not a record boundary of attention.bin` });
     }
     return this.steps.slice(before);
   }
 
-  private accept(step: number, offset: number, n: number, problems: StoreProblem[], source: string): boolean {
+  private once(problems: StoreProblem[], key: string, p: StoreProblem): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    problems.push(p);
+  }
+
+  private accept(step: number, offset: number, n: number): void {
     const last = this.steps[this.steps.length - 1];
-    if (last !== undefined && step <= last) {
-      this.stop(problems, 'corrupt', offset, `${path.basename(source)}: frame of step ${step} after step ${last}`);
-      return false;
-    }
+    if (last !== undefined && step <= last) return; // the index stream already reported a repeat
     this.steps.push(step);
     this.offsets.push(offset);
     this.lengths.push(n);
     this.end = offset + 8 + n;
-    return true;
   }
 
-  private stop(problems: StoreProblem[], kind: StoreProblem['kind'], offset: number | undefined, message: string): void {
-    this.stopped = true;
-    const p: StoreProblem = { file: this.file, kind, message };
-    if (offset !== undefined) p.offset = offset;
-    problems.push(p);
-  }
-
-  /** The frame at `step` or the latest before it. */
+  /** The frame at `step` or the latest before it. Throws StoreError (only) when it cannot be read. */
   frameAt(step: number): AttentionFrame | undefined {
     const s = this.steps;
     const found = indexAtOrBefore(s, step);
     if (found < 0) return undefined;
     const offset = this.offsets[found]!;
     const n = this.lengths[found]!;
-    const fail = (message: string): never => {
-      throw new StoreError({ file: this.file, offset, kind: 'corrupt', message });
+    const fail = (message: string, kind: StoreProblem['kind'] = 'corrupt'): never => {
+      throw new StoreError({ file: this.file, offset, kind, message });
     };
     let rec: Uint8Array;
     try {
-      rec = readAt(this.file, offset, n + 8);
+      const fd = openRead(this.file);
+      try {
+        rec = readAt(fd, offset, n + 8);
+      } finally {
+        closeQuietly(fd);
+      }
     } catch (e) {
-      return fail(`unreadable: ${e instanceof Error ? e.message : String(e)}`);
+      return fail(unreadableMessage(path.basename(this.file), e), 'unreadable');
     }
     if (rec.length < n + 8) fail(`file ends inside the frame of step ${s[found]} (${rec.length} of ${n + 8} bytes)`);
     const rv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
@@ -558,12 +605,78 @@ class AttentionTrack {
     if (crc32(rec, 0, 4 + n) !== rv.getUint32(4 + n, true)) fail(`checksum mismatch in the frame of step ${s[found]}`);
     let frame: AttentionFrame;
     try {
-      frame = decodeFrame(rec, 4, n);
+      frame = attentionRecord.decode(rec, 4, n);
     } catch (e) {
       return fail(e instanceof Error ? e.message : String(e));
     }
     if (frame.step !== s[found]) fail(`the frame holds step ${frame.step}, the index says ${s[found]}`);
     return frame;
+  }
+}
+
+// ─── measurements ────────────────────────────────────────────────────────────────────
+
+/** Samples and events of one poll, resolved against info.measures; what does not fit is counted and reported once per file. */
+class MeasureCollector {
+  private readonly series = new Map<string, { steps: F64Rows; values: F64Rows }>();
+  private readonly matrices: MeasureChunk['matrices'] = [];
+  private readonly events: MeasureEvent[] = [];
+  private readonly bad = new Map<string, { count: number; offset: number; step: number; why: string }>();
+
+  constructor(private readonly decls: readonly MeasureDecl[]) {}
+
+  private reject(file: string, offset: number, step: number, why: string): void {
+    const b = this.bad.get(file);
+    if (b) b.count++;
+    else this.bad.set(file, { count: 1, offset, step, why });
+  }
+
+  sample(file: string, r: Found): void {
+    let rec: ReturnType<typeof measuresRecord.decode>;
+    try {
+      rec = measuresRecord.decode(r.dv, r.p, r.n);
+    } catch (e) {
+      this.reject(file, r.offset, r.step, e instanceof Error ? e.message : String(e));
+      return;
+    }
+    for (const s of rec.samples) {
+      const d = this.decls[s.index];
+      if (!d) this.reject(file, r.offset, rec.step, `measurement index ${s.index}, meta.json's info.measures declares ${this.decls.length}`);
+      else if (d.kind === 'event') this.reject(file, r.offset, rec.step, `${JSON.stringify(d.id)} is an event, not a value`);
+      else if (s.values.length !== measureWidth(d)) this.reject(file, r.offset, rec.step, `${JSON.stringify(d.id)} has ${s.values.length} values, its declaration ${measureWidth(d)}`);
+      else if (d.kind === 'matrix') this.matrices.push({ id: d.id, step: rec.step, values: Float32Array.from(s.values) });
+      else {
+        let e = this.series.get(d.id);
+        if (!e) this.series.set(d.id, (e = { steps: new F64Rows(), values: new F64Rows() }));
+        e.steps.push([rec.step]);
+        e.values.push(s.values);
+      }
+    }
+  }
+
+  event(file: string, r: Found): void {
+    let ev: ReturnType<typeof eventRecord.decode>;
+    try {
+      ev = eventRecord.decode(r.buf, r.dv, r.p, r.n);
+    } catch (e) {
+      this.reject(file, r.offset, r.step, e instanceof Error ? e.message : String(e));
+      return;
+    }
+    const d = this.decls[ev.index];
+    if (!d) return this.reject(file, r.offset, ev.step, `event index ${ev.index}, meta.json's info.measures declares ${this.decls.length}`);
+    if (d.kind !== 'event') return this.reject(file, r.offset, ev.step, `${JSON.stringify(d.id)} is a ${d.kind}, not an event`);
+    const out: MeasureEvent = { id: d.id, step: ev.step, text: ev.text };
+    if (ev.payload !== undefined) out.payload = ev.payload;
+    if (!isMeasureEvent(out)) return this.reject(file, r.offset, ev.step, 'text or payload too large');
+    this.events.push(out);
+  }
+
+  done(problems: StoreProblem[]): MeasureChunk {
+    for (const [file, b] of this.bad) {
+      problems.push({ file, offset: b.offset, kind: 'invalid', message: `${b.count} record${b.count === 1 ? '' : 's'} or sample${b.count === 1 ? '' : 's'} do not fit meta.json's info.measures and were skipped (the first at step ${b.step}, byte ${b.offset}: ${b.why})` });
+    }
+    if (this.series.size === 0 && this.matrices.length === 0 && this.events.length === 0) return emptyMeasures();
+    return { series: [...this.series].map(([id, e]) => ({ id, step: e.steps.done(), values: e.values.done() })), matrices: this.matrices, events: this.events };
   }
 }
 
@@ -577,23 +690,27 @@ class AttentionTrack {
  */
 export class RunFollower {
   readonly dir: string;
-  private readonly scalars: FixedStream;
-  private readonly evals: FixedStream;
-  private readonly identity: FixedStream;
+  private readonly scalars: RecordStream;
+  private readonly evals: RecordStream;
+  private readonly identity: RecordStream;
+  private readonly measures: RecordStream;
+  private readonly events: RecordStream;
   private readonly attention: AttentionTrack;
   private metaStamp = '';
   private configStamp = '';
   private meta: RunMeta | undefined;
   private countsChecked = false;
-  private counts = { steps: 0, evals: 0, identity: 0 };
+  private widthsChecked = '';
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
-    const f = (name: StreamName) => path.join(this.dir, FILES[name]);
-    this.scalars = new FixedStream(f('scalars'), KIND.scalars, scalarPayloadBytes);
-    this.evals = new FixedStream(f('evals'), KIND.evals, () => EVAL_PAYLOAD_BYTES);
-    this.identity = new FixedStream(f('identity'), KIND.identity, identityPayloadBytes);
-    this.attention = new AttentionTrack(f('attention'), f('attentionIndex'));
+    const f = (name: StreamName) => new RecordStream(path.join(this.dir, FILES[name]), SPECS[name]);
+    this.scalars = f('scalars');
+    this.evals = f('evals');
+    this.identity = f('identity');
+    this.measures = f('measures');
+    this.events = f('events');
+    this.attention = new AttentionTrack(path.join(this.dir, FILES.attention), path.join(this.dir, FILES.attentionIndex));
   }
 
   /** Steps with a captured frame found so far. */
@@ -613,26 +730,22 @@ export class RunFollower {
 
   poll(opts: { final?: boolean } = {}): RunUpdate {
     const problems: StoreProblem[] = [];
-    const update: RunUpdate = { scalars: emptyScalars(0), evals: [], identity: emptyIdentity(0), attentionSteps: [], problems, ended: false };
+    const update: RunUpdate = { scalars: emptyScalars(0), evals: [], identity: emptyIdentity(0), attentionSteps: [], measures: emptyMeasures(), problems, ended: false };
 
     // meta.json first: if it says the run ended, every record was flushed before it was written.
     const metaFile = path.join(this.dir, FILES.meta);
     if (stampOf(metaFile) !== this.metaStamp) {
-      const r = readJson(metaFile);
+      const r = readMeta(metaFile);
       this.metaStamp = r.stamp;
-      if (!r.ok) problems.push(r.problem);
-      else {
-        const why = metaProblem(r.value);
-        if (why !== undefined) problems.push({ file: metaFile, kind: 'invalid', message: why });
-        else {
-          this.meta = r.value as RunMeta;
-          update.meta = this.meta;
-        }
+      if (r.problem) problems.push(r.problem);
+      if (r.meta) {
+        this.meta = r.meta;
+        update.meta = r.meta;
       }
     }
     const configFile = path.join(this.dir, FILES.config);
     if (stampOf(configFile) !== this.configStamp) {
-      const r = readJson(configFile);
+      const r = readJsonFile(configFile);
       this.configStamp = r.stamp;
       if (r.ok) update.config = r.value;
       else problems.push(r.problem);
@@ -640,40 +753,73 @@ export class RunFollower {
     const ended = this.meta?.endedAt !== undefined;
     const final = opts.final === true || ended;
 
-    const s = this.scalars.read(final, problems);
-    update.scalars = s ? decodeScalars(s) : emptyScalars(this.scalars.width ?? this.meta?.info?.groups.length ?? 0);
-    const e = this.evals.read(final, problems);
-    if (e) update.evals = decodeEvals(e);
-    const id = this.identity.read(final, problems);
-    update.identity = id ? decodeIdentity(id) : emptyIdentity(this.identity.width ?? this.meta?.info?.topicWords?.length ?? 0);
+    const groups = this.meta?.info?.groups.length;
+    const topicWords = this.meta?.info?.topicWords?.length;
+    let sc: ScalarRows | undefined;
+    this.scalars.read(final, problems, (r) => {
+      sc ??= new ScalarRows(this.scalars.width!);
+      const i = sc.next();
+      scalarRecord.decodeInto(r.dv, r.p, sc.s, i);
+    });
+    update.scalars = sc ? sc.done() : emptyScalars(this.scalars.width ?? groups ?? 0);
+    this.evals.read(final, problems, (r) => update.evals.push(evalRecord.decode(r.dv, r.p)));
+    let id: IdentityRows | undefined;
+    this.identity.read(final, problems, (r) => {
+      id ??= new IdentityRows(this.identity.width!);
+      const i = id.next();
+      identityRecord.decodeInto(r.dv, r.p, id.s, i);
+    });
+    update.identity = id ? id.done() : emptyIdentity(this.identity.width ?? topicWords ?? 0);
     update.attentionSteps = this.attention.read(final, problems);
-    this.counts.steps += update.scalars.n;
-    this.counts.evals += update.evals.length;
-    this.counts.identity += update.identity.n;
+    const mc = new MeasureCollector(this.meta?.info?.measures ?? []);
+    this.measures.read(final, problems, (r) => mc.sample(this.measures.file, r));
+    this.events.read(final, problems, (r) => mc.event(this.events.file, r));
+    update.measures = mc.done(problems);
+
+    // meta.json and the streams' headers must agree on the widths (checked once per meta.json version).
+    const widthKey = `${this.metaStamp}|${this.scalars.width}|${this.identity.width}`;
+    if (this.meta && widthKey !== this.widthsChecked && (this.scalars.width !== undefined || this.identity.width !== undefined)) {
+      this.widthsChecked = widthKey;
+      if (groups !== undefined && this.scalars.width !== undefined && groups !== this.scalars.width) {
+        problems.push({ file: metaFile, kind: 'invalid', message: `meta.json names ${groups} parameter groups, but scalars.bin's records have ${this.scalars.width}: the group names do not belong to these numbers` });
+      }
+      if (topicWords !== undefined && this.identity.width !== undefined && topicWords !== this.identity.width) {
+        problems.push({ file: metaFile, kind: 'invalid', message: `meta.json names ${topicWords} topic words, but identity.bin's records have ${this.identity.width}` });
+      }
+    }
 
     // A closed run's counts catch a file cut exactly at a record boundary.
     const c = this.meta?.counts;
     if (final && c && !this.countsChecked) {
       this.countsChecked = true;
-      const check = (file: string, have: number, want: number, end: number, alreadyReported: boolean) => {
-        if (have < want && !alreadyReported) problems.push({ file, offset: end, kind: 'torn', message: `${have} records, meta.json counts ${want}` });
-      };
       const reported = new Set(problems.map((p) => p.file));
-      check(this.scalars.file, this.counts.steps, c.steps, this.scalars.end, reported.has(this.scalars.file));
-      check(this.evals.file, this.counts.evals, c.evals, this.evals.end, reported.has(this.evals.file));
-      check(this.identity.file, this.counts.identity, c.identity, this.identity.end, reported.has(this.identity.file));
+      const check = (s: RecordStream, want: number | undefined) => {
+        if (want !== undefined && s.records < want && !reported.has(s.file)) problems.push({ file: s.file, offset: s.goodEnd, kind: 'torn', message: `${s.records} records, meta.json counts ${want}` });
+      };
+      check(this.scalars, c.steps);
+      check(this.evals, c.evals);
+      check(this.identity, c.identity);
+      check(this.measures, c.measures);
+      check(this.events, c.events);
       const idx = this.attention.indexFile!;
       const attentionReported = reported.has(this.attention.file) || reported.has(idx);
-      check(this.attention.file, this.attention.steps.length, c.attention, fileSize(this.attention.file) ?? 0, attentionReported);
+      if (this.attention.steps.length < c.attention && !attentionReported) {
+        problems.push({ file: this.attention.file, offset: probeSize(this.attention.file), kind: 'torn', message: `${this.attention.steps.length} records, meta.json counts ${c.attention}` });
+      }
       // The frames may all have been found by walking attention.bin; a short index is still worth a rebuild.
       if (!attentionReported && this.attention.indexRecords < c.attention) {
-        if (fileSize(idx) === undefined) problems.push({ file: idx, kind: 'missing', message: `file is missing; meta.json counts ${c.attention} frames (rebuildAttentionIndex restores it)` });
+        if (probeFile(idx).state === 'absent') problems.push({ file: idx, kind: 'missing', message: `file is missing; meta.json counts ${c.attention} frames (rebuildAttentionIndex restores it)` });
         else problems.push({ file: idx, offset: this.attention.indexEnd, kind: 'torn', message: `${this.attention.indexRecords} entries, meta.json counts ${c.attention} frames (rebuildAttentionIndex restores them)` });
       }
     }
     update.ended = ended;
     return update;
   }
+}
+
+function probeSize(file: string): number {
+  const p = probeFile(file);
+  return p.state === 'file' ? p.size : 0;
 }
 
 /**
@@ -687,7 +833,7 @@ export function scanAttention(attentionFile: string): { frames: { step: number; 
   return { frames: t.steps.map((step, i) => ({ step, offset: t.offsets[i]!, n: t.lengths[i]! })), problems };
 }
 
-/** Opens a run folder for display: metadata, config, every scalar, eval and identity row, the attention index. */
+/** Opens a run folder for display: metadata, config, every scalar, eval, identity and measurement row, the attention index. */
 export function openRun(dir: string): StoredRun {
   const f = new RunFollower(dir);
   const u = f.poll({ final: true });
@@ -700,6 +846,7 @@ export function openRun(dir: string): StoredRun {
     evals: u.evals,
     identity: u.identity,
     attentionSteps: u.attentionSteps,
+    measures: u.measures,
     readAttention: (step) => f.readAttention(step),
     problems: u.problems,
   };
@@ -713,34 +860,34 @@ export function openRun(dir: string): StoredRun {
  * StoreError when the files hold fewer rows than asked for (torn, corrupt or deleted).
  */
 export function readRows(dir: string, steps: number, identity: number): { scalars: StoredScalars; identity: StoredIdentity } {
-  const problems: StoreProblem[] = [];
-  const sFile = path.join(path.resolve(dir), FILES.scalars);
-  const iFile = path.join(path.resolve(dir), FILES.identity);
-  const sStream = new FixedStream(sFile, KIND.scalars, scalarPayloadBytes);
-  const iStream = new FixedStream(iFile, KIND.identity, identityPayloadBytes);
-  const sb = steps > 0 ? sStream.read(false, problems) : undefined;
-  const ib = identity > 0 ? iStream.read(false, problems) : undefined;
-  const sc = sb ? decodeScalars(sb) : emptyScalars(0);
-  const id = ib ? decodeIdentity(ib) : emptyIdentity(0);
-  const short = (file: string, have: number, want: number): never => {
-    const p = problems.find((q) => q.file === file);
-    throw new StoreError(p ?? { file, kind: have === 0 && fileSize(file) === undefined ? 'missing' : 'torn', message: `${have} records, ${want} were written` });
+  const sStream = new RecordStream(path.join(path.resolve(dir), FILES.scalars), SPECS.scalars);
+  const iStream = new RecordStream(path.join(path.resolve(dir), FILES.identity), SPECS.identity);
+  /** Reads a stream's first `want` rows; a problem met before they are all read fails the read (a skipped record would shift the rows). */
+  const first = <R extends ScalarRows | IdentityRows>(s: RecordStream, want: number, make: (width: number) => R, decode: (r: Found, rows: R) => void): R | undefined => {
+    const problems: StoreProblem[] = [];
+    let rows: R | undefined;
+    let failed: StoreProblem | undefined;
+    if (want > 0)
+      s.read(false, problems, (r) => {
+        rows ??= make(s.width!);
+        if (rows.n >= want || failed) return;
+        if (problems.length > 0) failed = problems[0];
+        else decode(r, rows);
+      });
+    const have = rows?.n ?? 0;
+    if (have < want) failed ??= problems[0] ?? { file: s.file, kind: have === 0 && probeFile(s.file).state === 'absent' ? 'missing' : 'torn', message: `${have} records, ${want} were written` };
+    if (failed) throw new StoreError(failed);
+    return rows;
   };
-  if (sc.n < steps) short(sFile, sc.n, steps);
-  if (id.n < identity) short(iFile, id.n, identity);
-  return { scalars: sliceScalars(sc, steps), identity: sliceIdentity(id, identity) };
-}
-
-function sliceScalars(s: StoredScalars, n: number): StoredScalars {
-  if (s.n === n) return s;
-  const g = s.groups;
-  return { n, groups: g, step: s.step.subarray(0, n), loss: s.loss.subarray(0, n), trainAccuracy: s.trainAccuracy.subarray(0, n), stepMs: s.stepMs.subarray(0, n), gradNorms: s.gradNorms.subarray(0, n * g), weightNorms: s.weightNorms.subarray(0, n * g) };
-}
-
-function sliceIdentity(s: StoredIdentity, n: number): StoredIdentity {
-  if (s.n === n) return s;
-  const k = s.k;
-  return { n, k, step: s.step.subarray(0, n), score: s.score.subarray(0, n * k), measured: s.measured.subarray(0, n * k), theory: s.theory.subarray(0, n * k), relError: s.relError.subarray(0, n * k) };
+  const sc = first(sStream, steps, (g) => new ScalarRows(g), (r, rows) => {
+    const i = rows.next();
+    scalarRecord.decodeInto(r.dv, r.p, rows.s, i);
+  });
+  const id = first(iStream, identity, (k) => new IdentityRows(k), (r, rows) => {
+    const i = rows.next();
+    identityRecord.decodeInto(r.dv, r.p, rows.s, i);
+  });
+  return { scalars: sc ? sc.done() : emptyScalars(0), identity: id ? id.done() : emptyIdentity(0) };
 }
 
 /** Reads attention frames of a run folder that may still be being written, finding new frames as they are asked for. */

@@ -6,8 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from './crc32';
-import { encodeHeader, FILES, HEADER_BYTES, INDEX_PAYLOAD_BYTES, KIND, type StoreProblem } from './format';
+import { encodeHeader, FILES, HEADER_BYTES, KIND, type StoreProblem } from './format';
 import { scanAttention } from './reader';
+import { indexRecord } from './records';
 
 /**
  * Writes a fresh attention.idx for the frames attention.bin holds (replacing any old index
@@ -16,17 +17,16 @@ import { scanAttention } from './reader';
  */
 export function rebuildAttentionIndex(dir: string): { frames: number; problems: StoreProblem[] } {
   const { frames, problems } = scanAttention(path.join(dir, FILES.attention));
-  const rec = INDEX_PAYLOAD_BYTES + 8;
+  const n = indexRecord.bytes();
+  const rec = n + 8;
   const b = new Uint8Array(HEADER_BYTES + frames.length * rec);
   const dv = new DataView(b.buffer);
   b.set(encodeHeader(KIND.attentionIndex, 0), 0);
   frames.forEach((f, i) => {
     const o = HEADER_BYTES + i * rec;
-    dv.setUint32(o, INDEX_PAYLOAD_BYTES, true);
-    dv.setUint32(o + 4, f.step, true);
-    dv.setUint32(o + 8, f.n, true);
-    dv.setBigUint64(o + 12, BigInt(f.offset), true);
-    dv.setUint32(o + 4 + INDEX_PAYLOAD_BYTES, crc32(b, o, o + 4 + INDEX_PAYLOAD_BYTES), true);
+    dv.setUint32(o, n, true);
+    indexRecord.encode(dv, o + 4, f);
+    dv.setUint32(o + 4 + n, crc32(b, o, o + 4 + n), true);
   });
   const file = path.join(dir, FILES.attentionIndex);
   const tmp = path.join(dir, `.${FILES.attentionIndex}.${process.pid}.tmp`);

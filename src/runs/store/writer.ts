@@ -15,29 +15,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AttentionMapData, EvalData, IdentityData, RunInfo, RunStatus, RunSummaryData, StepData } from '../../protocol/messages';
+import { declsById, measuresProblem } from '../../protocol/measures';
+import type { AttentionMapData, EvalData, IdentityData, MeasureDecl, MeasureEvent, MeasureSample, RunInfo, RunStatus, RunSummaryData, StepData } from '../../protocol/messages';
 import { crc32 } from './crc32';
-import {
-  encodeHeader,
-  EVAL_PAYLOAD_BYTES,
-  evalFlags,
-  FILES,
-  FORMAT_VERSION,
-  HEADER_BYTES,
-  identityPayloadBytes,
-  INDEX_PAYLOAD_BYTES,
-  KIND,
-  MAX_PAYLOAD_BYTES,
-  META_FORMAT,
-  metaProblem,
-  scalarPayloadBytes,
-  STAGES,
-  type RunMeta,
-  type StreamCounts,
-  type StreamName,
-} from './format';
-
-const LITTLE_ENDIAN = os.endianness() === 'LE';
+import { encodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, MAX_PAYLOAD_BYTES, META_FORMAT, checkMetaChecksum, metaProblem, sealMeta, STREAMS, type RunMeta, type StreamCounts, type StreamName } from './format';
+import { attentionRecord, evalRecord, eventRecord, identityRecord, indexRecord, measuresRecord, scalarRecord, type IndexedSample } from './records';
 
 /** What the caller knows when a run starts; the writer fills in the rest of RunMeta. */
 export interface RunMetaInit {
@@ -193,9 +175,9 @@ function checkStep(step: number, s: Stream): void {
   if (step <= s.lastStep) throw new Error(`${path.basename(s.file)}: step ${step} after step ${s.lastStep}`);
 }
 
-/** `a` (any float array) as little-endian f32 at `o`. */
-function putF32(dv: DataView, o: number, a: ArrayLike<number>): void {
-  for (let i = 0; i < a.length; i++) dv.setFloat32(o + 4 * i, a[i]!, true);
+/** Writes meta.json: `meta` sealed with its checksum (format.ts, sealMeta), atomically. */
+export function writeMetaAtomic(dir: string, meta: RunMeta, fsync = false): void {
+  writeJsonAtomic(path.join(dir, FILES.meta), sealMeta(meta), fsync);
 }
 
 /** Sets `name` and `note` (an empty note removes the field) on a metadata document. */
@@ -216,10 +198,12 @@ export function annotateRun(dir: string, fields: { name?: string; note?: string 
   const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
   const why = metaProblem(v);
   if (why !== undefined) throw new Error(`${file}: not a run: meta.json ${why}`);
+  // Re-sealing a document whose checksum fails would make damaged contents look sound.
+  if (checkMetaChecksum(v as Record<string, unknown>) === 'mismatch') throw new Error(`${file}: meta.json is damaged (its checksum does not match); it was not changed`);
   const meta = v as RunMeta;
   applyAnnotation(meta, fields);
-  writeJsonAtomic(file, meta, true);
-  return meta;
+  writeMetaAtomic(dir, meta, true);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as RunMeta;
 }
 
 export class RunWriter {
@@ -234,6 +218,9 @@ export class RunWriter {
   private timer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   private closed = false;
+  /** info.measures by id, and each id's index there (its store index). */
+  private decls = new Map<string, MeasureDecl>();
+  private declIndex = new Map<string, number>();
 
   /**
    * Starts recording a run into `dir` (created if absent; it must not already hold a run).
@@ -255,7 +242,7 @@ export class RunWriter {
     this.maxPendingBytes = opts.maxPendingBytes ?? 1 << 20;
     this.fsyncMode = opts.fsync ?? 'close';
     const s = (name: StreamName) => new Stream(path.join(dir, FILES[name]), KIND[name]);
-    this.streams = { scalars: s('scalars'), evals: s('evals'), identity: s('identity'), attention: s('attention'), attentionIndex: s('attentionIndex') };
+    this.streams = { scalars: s('scalars'), evals: s('evals'), identity: s('identity'), attention: s('attention'), attentionIndex: s('attentionIndex'), measures: s('measures'), events: s('events') };
     // In the order a person reading meta.json wants; undefined fields are left out of the JSON.
     const m: RunMeta = {
       format: META_FORMAT,
@@ -289,18 +276,27 @@ export class RunWriter {
   /** Records appended so far (flushed or not). */
   get appended(): StreamCounts {
     const s = this.streams;
-    return { steps: s.scalars.records, evals: s.evals.records, identity: s.identity.records, attention: s.attention.records };
+    return { steps: s.scalars.records, evals: s.evals.records, identity: s.identity.records, attention: s.attention.records, measures: s.measures.records, events: s.events.records };
   }
 
   /** Records in the files: what survives if the process is killed now. */
   get flushed(): StreamCounts {
     const s = this.streams;
-    return { steps: s.scalars.flushedRecords, evals: s.evals.flushedRecords, identity: s.identity.flushedRecords, attention: s.attention.flushedRecords };
+    return { steps: s.scalars.flushedRecords, evals: s.evals.flushedRecords, identity: s.identity.flushedRecords, attention: s.attention.flushedRecords, measures: s.measures.flushedRecords, events: s.events.flushedRecords };
   }
 
   private applyInfo(info: RunInfo | Omit<RunInfo, 'config'>): void {
     const { config: _config, ...rest } = info as RunInfo;
-    this.meta.info = JSON.parse(JSON.stringify(rest)) as Omit<RunInfo, 'config'>;
+    const next = JSON.parse(JSON.stringify(rest)) as Omit<RunInfo, 'config'>;
+    // Stored samples name their measurement by its index in info.measures: once any is written, the list may only grow.
+    if (this.streams.measures.records + this.streams.events.records > 0) {
+      const old = this.meta.info?.measures ?? [];
+      const neu = next.measures ?? [];
+      if (old.some((d, i) => neu[i]?.id !== d.id)) throw new Error(`run ${this.meta.id}: info.measures may only be extended once measurements are recorded`);
+    }
+    this.meta.info = next;
+    this.decls = declsById(next.measures);
+    this.declIndex = new Map((next.measures ?? []).map((d, i) => [d.id, i]));
     if (this.meta.name === '' && info.name) this.meta.name = info.name;
   }
 
@@ -322,7 +318,7 @@ export class RunWriter {
   }
 
   private writeMeta(): void {
-    writeJsonAtomic(path.join(this.dir, FILES.meta), this.meta, this.fsyncMode !== 'never');
+    writeMetaAtomic(this.dir, this.meta, this.fsyncMode !== 'never');
   }
 
   private checkOpen(): void {
@@ -331,9 +327,10 @@ export class RunWriter {
   }
 
   /**
-   * Records one step: its scalars, and its eval, attention and identity when it carries them
-   * (so do not also pass those to appendEval / appendAttention / appendIdentity). Everything
-   * is checked before anything is recorded: a step that throws leaves no trace.
+   * Records one step: its scalars, and its eval, attention, identity, measurement samples and
+   * events when it carries them (so do not also pass those to appendEval / appendAttention /
+   * appendIdentity). Samples and events must fit info.measures (setInfo). Everything is checked
+   * before anything is recorded: a step that throws leaves no trace.
    */
   appendStep(d: StepData): void {
     this.checkOpen();
@@ -346,20 +343,17 @@ export class RunWriter {
     if (d.eval) checkStep(d.step, this.streams.evals);
     const attentionBytes = d.attention ? this.checkAttention(d.step, d.attention) : 0;
     if (d.identity) this.checkIdentity(d.step, d.identity);
+    const measured = this.checkMeasures(d.step, d.measures, d.events);
 
-    const n = scalarPayloadBytes(g);
+    const n = scalarRecord.bytes(g);
     const { dv, p } = s.begin(n, g);
-    dv.setUint32(p, d.step, true);
-    dv.setFloat64(p + 4, d.loss, true);
-    dv.setFloat32(p + 12, d.trainAccuracy, true);
-    dv.setFloat32(p + 16, d.stepMs, true);
-    putF32(dv, p + 20, d.gradNorms);
-    putF32(dv, p + 20 + 4 * g, d.weightNorms);
+    scalarRecord.encode(dv, p, d);
     s.end(n);
     s.lastStep = d.step;
     if (d.eval) this.encodeEval(d.step, d.eval);
     if (d.attention) this.encodeAttention(d.step, d.attention, attentionBytes);
     if (d.identity) this.encodeIdentity(d.step, d.identity);
+    if (measured) this.encodeMeasures(d.step, measured);
     this.afterAppend();
   }
 
@@ -387,15 +381,10 @@ export class RunWriter {
 
   private encodeEval(step: number, e: EvalData): void {
     const s = this.streams.evals;
-    const { dv, p } = s.begin(EVAL_PAYLOAD_BYTES, 0);
-    dv.setUint32(p, step, true);
-    dv.setUint32(p + 4, evalFlags(e), true);
-    dv.setFloat64(p + 8, e.validationLoss, true);
-    dv.setFloat64(p + 16, e.validationAccuracy, true);
-    dv.setFloat64(p + 24, e.testLoss, true);
-    dv.setFloat64(p + 32, e.testAccuracy, true);
-    dv.setFloat64(p + 40, e.topicAttention ?? NaN, true);
-    s.end(EVAL_PAYLOAD_BYTES);
+    const n = evalRecord.bytes();
+    const { dv, p } = s.begin(n, 0);
+    evalRecord.encode(dv, p, step, e);
+    s.end(n);
     s.lastStep = step;
   }
 
@@ -410,13 +399,9 @@ export class RunWriter {
   private encodeIdentity(step: number, id: IdentityData): void {
     const s = this.streams.identity;
     const k = id.score.length;
-    const n = identityPayloadBytes(k);
+    const n = identityRecord.bytes(k);
     const { dv, p } = s.begin(n, k);
-    dv.setUint32(p, step, true);
-    putF32(dv, p + 4, id.score);
-    putF32(dv, p + 4 + 4 * k, id.measured);
-    putF32(dv, p + 4 + 8 * k, id.theory);
-    putF32(dv, p + 4 + 12 * k, id.relError);
+    identityRecord.encode(dv, p, step, id);
     s.end(n);
     s.lastStep = step;
   }
@@ -424,15 +409,7 @@ export class RunWriter {
   /** Checks a frame; returns its payload bytes. */
   private checkAttention(step: number, probes: AttentionMapData[][]): number {
     checkStep(step, this.streams.attention);
-    let n = 8;
-    for (const maps of probes) {
-      n += 4;
-      for (const m of maps) {
-        if (m.data.length !== m.rows * m.cols) throw new Error(`attention at step ${step}: a ${m.rows}×${m.cols} map has ${m.data.length} values`);
-        if (!STAGES.includes(m.stage)) throw new Error(`attention at step ${step}: unknown stage ${String(m.stage)}`);
-        n += 20 + 4 * m.data.length;
-      }
-    }
+    const n = attentionRecord.bytes(step, probes);
     if (n > MAX_PAYLOAD_BYTES) throw new Error(`attention at step ${step}: ${n} bytes`);
     return n;
   }
@@ -441,34 +418,49 @@ export class RunWriter {
     const s = this.streams.attention;
     const offset = s.endOffset + (s.width === undefined ? HEADER_BYTES : 0);
     const { b, dv, p } = s.begin(n, 0);
-    let o = p;
-    dv.setUint32(o, step, true);
-    dv.setUint32(o + 4, probes.length, true);
-    o += 8;
-    for (const maps of probes) {
-      dv.setUint32(o, maps.length, true);
-      o += 4;
-      for (const m of maps) {
-        dv.setUint32(o, m.layer, true);
-        dv.setUint32(o + 4, m.head, true);
-        dv.setUint32(o + 8, STAGES.indexOf(m.stage), true);
-        dv.setUint32(o + 12, m.rows, true);
-        dv.setUint32(o + 16, m.cols, true);
-        o += 20;
-        if (LITTLE_ENDIAN) b.set(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength), o);
-        else putF32(dv, o, m.data);
-        o += 4 * m.data.length;
-      }
-    }
+    attentionRecord.encode(b, dv, p, step, probes);
     s.end(n);
     s.lastStep = step;
     // The index entry goes in the same flush, after the frame (streams are written in order).
     const x = this.streams.attentionIndex;
-    const xi = x.begin(INDEX_PAYLOAD_BYTES, 0);
-    xi.dv.setUint32(xi.p, step, true);
-    xi.dv.setUint32(xi.p + 4, n, true);
-    xi.dv.setBigUint64(xi.p + 8, BigInt(offset), true);
-    x.end(INDEX_PAYLOAD_BYTES);
+    const xn = indexRecord.bytes();
+    const xi = x.begin(xn, 0);
+    indexRecord.encode(xi.dv, xi.p, { step, n, offset });
+    x.end(xn);
+  }
+
+  /** Checks a step's samples and events against info.measures; returns them with their store indices, or undefined when there are none. */
+  private checkMeasures(step: number, samples: MeasureSample[] | undefined, events: MeasureEvent[] | undefined): { samples: IndexedSample[]; events: { index: number; body: Uint8Array }[] } | undefined {
+    if (!samples?.length && !events?.length) return undefined;
+    const why = measuresProblem(step, samples, events, this.decls);
+    if (why !== undefined) throw new Error(why);
+    if (samples?.length) checkStep(step, this.streams.measures);
+    const indexed = (samples ?? []).map((m) => ({ index: this.declIndex.get(m.id)!, values: m.values }));
+    if (measuresRecord.bytes(indexed) > MAX_PAYLOAD_BYTES) throw new Error(`measurements at step ${step}: too many values`);
+    const evs = (events ?? []).map((e) => ({ index: this.declIndex.get(e.id)!, body: eventRecord.body(e.text, e.payload) }));
+    for (const e of evs) if (eventRecord.bytes(e.body) > MAX_PAYLOAD_BYTES) throw new Error(`event at step ${step}: too large`);
+    const last = this.streams.events.lastStep;
+    if (evs.length > 0 && step < last) throw new Error(`events.bin: step ${step} after step ${last}`);
+    return { samples: indexed, events: evs };
+  }
+
+  private encodeMeasures(step: number, m: { samples: IndexedSample[]; events: { index: number; body: Uint8Array }[] }): void {
+    if (m.samples.length > 0) {
+      const s = this.streams.measures;
+      const n = measuresRecord.bytes(m.samples);
+      const { dv, p } = s.begin(n, 0);
+      measuresRecord.encode(dv, p, step, m.samples);
+      s.end(n);
+      s.lastStep = step;
+    }
+    const ev = this.streams.events;
+    for (const e of m.events) {
+      const n = eventRecord.bytes(e.body);
+      const { b, dv, p } = ev.begin(n, 0);
+      eventRecord.encode(b, dv, p, step, e.index, e.body);
+      ev.end(n);
+      ev.lastStep = step; // several events may share a step
+    }
   }
 
   /** After each append: flush when the oldest pending record is old enough or the buffers are big. */
@@ -509,7 +501,7 @@ export class RunWriter {
     let wrote = false;
     try {
       // Order matters: attention.bin before attention.idx, so the index never points ahead of the frames.
-      for (const name of ['scalars', 'evals', 'identity', 'attention', 'attentionIndex'] as const) {
+      for (const name of STREAMS) {
         const s = this.streams[name];
         if (s.writeOut()) {
           wrote = true;
