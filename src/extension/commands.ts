@@ -21,6 +21,7 @@ import { Disposable } from './dispose';
 import { storedRunRefusal } from './webviewBridge';
 import type { ComparePanels } from './comparePanel';
 import { runJson, scalarsCsv } from '../runs/export';
+import { choiceOfPace, PACE_CHOICES, paceChoice } from '../protocol/pace';
 
 interface Deps {
   manager: RunManager;
@@ -47,6 +48,7 @@ export class Commands extends Disposable {
     reg('attentionLens.resumeRun', (arg) => this.control(arg, 'resume'));
     reg('attentionLens.stepRun', (arg) => this.control(arg, 'step'));
     reg('attentionLens.stopRun', (arg) => this.control(arg, 'stop'));
+    reg('attentionLens.setPace', (arg) => this.setPace(arg));
     reg('attentionLens.openDashboard', (arg) => this.openDashboard(arg));
     reg('attentionLens.showLog', () => this.d.log.show());
     reg('attentionLens.renameRun', (arg) => this.renameRun(arg));
@@ -208,6 +210,7 @@ export class Commands extends Disposable {
       baseDir,
       name,
       startPaused: settings().get<boolean>('startPaused', false),
+      pace: paceChoice(settings().get<string>('pace', 'max')).pace,
       ...(kind === 'preset' ? { preset: name } : { configFile: origin }),
       stopTimeoutMs: settings().get<number>('stopTimeoutSeconds', 3) * 1000,
     });
@@ -262,6 +265,24 @@ export class Commands extends Disposable {
         run.stop();
         return;
     }
+  }
+
+  /** Set Pace: how fast the run trains (steps per second, slow motion, as fast as possible); what is recorded does not change. */
+  private async setPace(arg: unknown): Promise<void> {
+    const run = this.target(arg, 'set the pace of');
+    if (!run) return;
+    if (isStored(run) || !run.isRunning) {
+      void vscode.window.showInformationMessage(isStored(run) ? storedRunRefusal(run.name, run.beingWritten) : `${PREFIX}: run ${run.name} has ended; there is no pace to set.`);
+      return;
+    }
+    const current = choiceOfPace(run.pace);
+    const pick = await vscode.window.showQuickPick(
+      PACE_CHOICES.map((c) => ({ label: c.label, description: c.id === current?.id ? 'current' : undefined, choice: c })),
+      { title: `${PREFIX}: Set Pace of ${run.name}`, placeHolder: 'Steps per second (every step is recorded at any pace)' },
+    );
+    if (!pick) return;
+    run.setPace(pick.choice.pace);
+    this.d.log.info(`[${run.name}] pace: ${pick.choice.label}`);
   }
 
   /** The given run's dashboard; from the palette with no live run selected, a pick of every run (saved ones too). */

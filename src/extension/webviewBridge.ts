@@ -140,6 +140,11 @@ export class WebviewBridge extends Disposable {
       case 'stopRun':
         this.act(m.runId, (r) => r.stop());
         return;
+      case 'setPace': {
+        const pace = m.pace;
+        this.act(m.runId, (r) => r.setPace(pace));
+        return;
+      }
       case 'requestAttention': {
         const run = this.host.catalog.get(m.runId);
         const frame = run?.attentionAt(m.step);

@@ -4,7 +4,7 @@
  * Guards check shapes deeply enough that the receiver can use the message without casts.
  */
 import { isMeasureChunk, isMeasureDecls, isMeasureEvent, isMeasureSample, measuresProblem } from './measures';
-import { MAX_EXPORT_PNG_BYTES, MAX_STEPS_PER_MESSAGE, PNG_SIGNATURE } from './messages';
+import { MAX_EXPORT_PNG_BYTES, MAX_HOLD_MS, MAX_STEPS_PER_MESSAGE, MAX_STEPS_PER_SECOND, PNG_SIGNATURE } from './messages';
 import type {
   AttentionFrame,
   AttentionMapData,
@@ -13,6 +13,7 @@ import type {
   HostToWebview,
   IdentityData,
   MeasureDecl,
+  Pace,
   RunInfo,
   RunSummaryData,
   ScalarChunk,
@@ -39,6 +40,14 @@ const isArr = <T>(v: unknown, el: (x: unknown) => x is T): v is T[] => Array.isA
 const opt = <T>(v: unknown, g: (x: unknown) => x is T): boolean => v === undefined || g(v);
 const STAGES = ['weights', 'logits', 'premix', 'mixed'];
 const STATUSES = ['starting', 'running', 'paused', 'completed', 'stopped', 'failed'];
+
+/** A pace: optional steps per second in (0, MAX_STEPS_PER_SECOND], optional hold in [0, MAX_HOLD_MS]. */
+export function isPace(v: unknown): v is Pace {
+  if (!isObj(v)) return false;
+  const r = v['stepsPerSecond'];
+  const h = v['holdMs'];
+  return (r === undefined || (isFinNum(r) && r > 0 && r <= MAX_STEPS_PER_SECOND)) && (h === undefined || (isFinNum(h) && h >= 0 && h <= MAX_HOLD_MS));
+}
 
 export function isAttentionMap(v: unknown): v is AttentionMapData {
   return (
@@ -169,7 +178,9 @@ export function isHostToTrainer(v: unknown): v is HostToTrainer {
   if (!isObj(v) || !isStr(v['type'])) return false;
   switch (v['type']) {
     case 'startRun':
-      return isInt(v['protocolVersion']) && 'config' in v && isStr(v['baseDir']) && isBool(v['startPaused']);
+      return isInt(v['protocolVersion']) && 'config' in v && isStr(v['baseDir']) && isBool(v['startPaused']) && opt(v['pace'], isPace);
+    case 'setPace':
+      return isPace(v['pace']);
     case 'pause':
     case 'resume':
     case 'step':
@@ -191,6 +202,8 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
     case 'stepRun':
     case 'stopRun':
       return isStr(v['runId']);
+    case 'setPace':
+      return isStr(v['runId']) && isPace(v['pace']);
     case 'applied':
       return isNat(v['seq']);
     case 'requestAttention':
@@ -237,6 +250,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         isObj(s) &&
         isStr(s['runId']) &&
         opt(s['name'], isStr) &&
+        opt(s['pace'], isPace) &&
         isStr(s['status']) &&
         STATUSES.includes(s['status']) &&
         opt(s['info'], isRunInfo) &&
@@ -268,7 +282,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         opt(v['postedAt'], isFinNum)
       );
     case 'statusChanged':
-      return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary) && opt(v['name'], isStr);
+      return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary) && opt(v['name'], isStr) && opt(v['pace'], isPace);
     case 'attentionLoaded':
       return isStr(v['runId']) && isAttentionFrame(v['frame']);
     case 'protocolMismatch':

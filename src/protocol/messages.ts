@@ -198,11 +198,28 @@ export interface RunSummaryData {
   identityMaxRelError?: number;
 }
 
+/**
+ * How fast a run trains, for watching it: at most `stepsPerSecond` steps a second (absent: as
+ * fast as it can), and in slow motion a hold of `holdMs` after every step that captured
+ * attention (so each captured frame stays on screen). A pace changes when steps happen, never
+ * what is recorded.
+ */
+export interface Pace {
+  stepsPerSecond?: number;
+  holdMs?: number;
+}
+
+/** Bounds of a pace (a guard refuses anything outside). */
+export const MAX_STEPS_PER_SECOND = 1e6;
+export const MAX_HOLD_MS = 60_000;
+
 // ─── host → trainer ──────────────────────────────────────────────────────────────────
 
 export type HostToTrainer =
   /** Start training `config` (a run config, validated again by the trainer). */
-  | { type: 'startRun'; protocolVersion: number; config: unknown; baseDir: string; startPaused: boolean }
+  | { type: 'startRun'; protocolVersion: number; config: unknown; baseDir: string; startPaused: boolean; pace?: Pace }
+  /** From now on train at this pace. */
+  | { type: 'setPace'; pace: Pace }
   | { type: 'pause' }
   | { type: 'resume' }
   /** While paused: exactly one step. */
@@ -263,6 +280,8 @@ export interface RunSnapshot {
   name?: string;
   status: RunStatus;
   statusReason?: string;
+  /** The pace a live run trains at (absent: as fast as it can, or not a live run). */
+  pace?: Pace;
   info: RunInfo | undefined;
   scalars: ScalarChunk;
   evals: EvalPoint[];
@@ -304,7 +323,7 @@ export type HostToWebview =
       /** Date.now() in the host when it posted this update (to measure the hop to the page). */
       postedAt?: number;
     }
-  | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData; name?: string }
+  | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData; name?: string; pace?: Pace }
   /** Reply to `requestAttention`. */
   | { type: 'attentionLoaded'; runId: string; frame: AttentionFrame }
   /** The webview spoke another protocol version. */
@@ -333,6 +352,8 @@ export type WebviewToHost =
   | { type: 'resumeRun'; runId: string }
   | { type: 'stepRun'; runId: string }
   | { type: 'stopRun'; runId: string }
+  /** The pace control: train the run at this pace. */
+  | { type: 'setPace'; runId: string; pace: Pace }
   /** The page has taken in the stepsAppended numbered `seq` (flow control). */
   | { type: 'applied'; seq: number }
   /** The scrubber moved: the attention captured at (or just before) `step`. */

@@ -15,7 +15,7 @@
  * With a `runsDir`, every run is also recorded as it trains into its own folder there
  * (`<runsDir>/<run id>/`, the run store's format); the run's id is then the folder's name.
  */
-import type { AttentionFrame, HostToWebview, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
+import type { AttentionFrame, HostToWebview, Pace, RunInfo, RunSnapshot, RunStatus, RunSummaryData } from '../protocol/messages';
 import { UpdateCoalescer } from './coalescer';
 import { RunHistory, type StepsAppended } from './runHistory';
 import { RunRecorder } from './runRecorder';
@@ -46,6 +46,8 @@ export interface LaunchOptions {
   /** Folder that relative data paths resolve against (the config file's folder). */
   baseDir: string;
   startPaused?: boolean;
+  /** The pace to train at (default: as fast as it can). */
+  pace?: Pace;
   /** Display name; default the config's name. Made unique among this manager's runs. */
   name?: string;
   /** Overrides for this run (tests use fixture trainers). */
@@ -56,6 +58,11 @@ export interface LaunchOptions {
   /** For the run folder's meta.json: the preset or config file launched. */
   preset?: string;
   configFile?: string;
+}
+
+/** Whether a pace limits anything (an empty pace is full speed). */
+export function hasPace(p: Pace): boolean {
+  return p.stepsPerSecond !== undefined || (p.holdMs ?? 0) > 0;
 }
 
 let counter = 0;
@@ -174,6 +181,17 @@ export class Run {
   stepOnce(): void {
     this.process.stepOnce();
   }
+  /** The pace it trains at ({}: as fast as it can). */
+  get pace(): Pace {
+    return this.process.pace;
+  }
+  /** Trains at `pace` from now on; views hear of it as a status change. */
+  setPace(pace: Pace): void {
+    this.process.setPace(pace);
+    this.onPaceChanged?.();
+  }
+  /** Set by the manager: tells views the pace changed. */
+  onPaceChanged: (() => void) | undefined;
   stop(): void {
     this.process.stop();
   }
@@ -188,13 +206,16 @@ export class Run {
    */
   snapshot(): RunSnapshot {
     this.updates.flushNow();
-    return { ...this.history.snapshot(this.id, this.status, this.statusReason), name: this.name };
+    const snap: RunSnapshot = { ...this.history.snapshot(this.id, this.status, this.statusReason), name: this.name };
+    if (hasPace(this.pace) && this.isRunning) snap.pace = this.pace;
+    return snap;
   }
 
   statusMessage(): StatusChanged {
     const msg: StatusChanged = { type: 'statusChanged', runId: this.id, status: this.status, step: this.step, name: this.name };
     if (this.statusReason !== undefined) msg.reason = this.statusReason;
     if (this.summary) msg.summary = this.summary;
+    if (hasPace(this.pace) && this.isRunning) msg.pace = this.pace;
     return msg;
   }
 
@@ -252,6 +273,7 @@ export class RunManager extends Emitter<RunManagerEvents> {
       config: o.config,
       baseDir: o.baseDir,
       startPaused: o.startPaused ?? false,
+      ...(o.pace !== undefined ? { pace: o.pace } : {}),
       runId: id,
       ...(stopTimeoutMs !== undefined ? { stopTimeoutMs } : {}),
       ...(execArgv !== undefined ? { execArgv } : {}),
@@ -269,6 +291,7 @@ export class RunManager extends Emitter<RunManagerEvents> {
       },
       { update: this.opts.updateIntervalMs ?? 25, change: this.opts.changeIntervalMs ?? 250 },
     );
+    run.onPaceChanged = () => this.emit('runChanged', run);
     if (folder) this.record(run, folder.dir, o);
     this.runs.push(run);
     this.emit('runAdded', run);

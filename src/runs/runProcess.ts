@@ -10,7 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import { PROTOCOL_VERSION, type HostToTrainer, type MeasureDecl, type RunInfo, type RunStatus, type RunSummaryData, type StepData, type TrainerToHost } from '../protocol/messages';
+import { PROTOCOL_VERSION, type HostToTrainer, type MeasureDecl, type Pace, type RunInfo, type RunStatus, type RunSummaryData, type StepData, type TrainerToHost } from '../protocol/messages';
 import { isTrainerToHost } from '../protocol/guards';
 import { declsById } from '../protocol/measures';
 
@@ -62,6 +62,8 @@ export interface RunProcessOptions {
   baseDir: string;
   /** Start paused, before the first step. */
   startPaused?: boolean;
+  /** The pace to train at from the first step (default: as fast as it can). */
+  pace?: Pace;
   /** Names the run in the host's own log lines. */
   runId?: string;
   /** A stop not obeyed within this many ms kills the process (default 3000). */
@@ -137,6 +139,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   private ready = false;
   private runSent = false;
   private wantPaused: boolean;
+  private _pace: Pace;
   private ended: { kind: 'completed' } | { kind: 'stopped'; reason?: string } | { kind: 'failed'; message: string } | undefined;
   /** Set when the host decides the outcome before the process exits (kill, timeout, mismatch). */
   private forced: { status: RunStatus; reason: string } | undefined;
@@ -149,6 +152,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
     super();
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 3000;
     this.wantPaused = opts.startPaused ?? false;
+    this._pace = { ...(opts.pace ?? {}) };
     this.child = fork(opts.trainerPath, opts.args ?? [], {
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -220,6 +224,17 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   /** While paused: exactly one step. */
   stepOnce(): void {
     if (this.runSent && this._status === 'paused') this.send({ type: 'step' });
+  }
+
+  /** The pace the run trains at. */
+  get pace(): Pace {
+    return { ...this._pace };
+  }
+
+  /** Trains at `pace` from now on (before the run starts: from its first step). */
+  setPace(pace: Pace): void {
+    this._pace = { ...pace };
+    if (this.runSent && this.isRunning) this.send({ type: 'setPace', pace: this.pace });
   }
 
   /** Asks the trainer to stop; kills it if it has not exited within stopTimeoutMs. */
@@ -314,7 +329,9 @@ export class RunProcess extends Emitter<RunProcessEvents> {
       this.ready = true;
       clearTimeout(this.readyTimer);
       this.runSent = true;
-      this.send({ type: 'startRun', protocolVersion: PROTOCOL_VERSION, config: this.opts.config, baseDir: this.opts.baseDir, startPaused: this.wantPaused });
+      const start: HostToTrainer = { type: 'startRun', protocolVersion: PROTOCOL_VERSION, config: this.opts.config, baseDir: this.opts.baseDir, startPaused: this.wantPaused };
+      if (this._pace.stepsPerSecond !== undefined || this._pace.holdMs !== undefined) start.pace = this.pace;
+      this.send(start);
       return;
     }
     if (this.ended) {

@@ -131,6 +131,7 @@ function startRun(msg: Extract<HostToTrainer, { type: 'startRun' }>): void {
     // effect before the next step (costs a few microseconds per step).
     0,
   ));
+  if (msg.pace) l.setPace(msg.pace);
   if (msg.startPaused) l.pause('started paused');
   l.run().then(
     (outcome) => {
@@ -164,6 +165,10 @@ function onMessage(raw: unknown): void {
     case 'step':
       if (loop) loop.stepOnce();
       else log('ignored step: no run yet');
+      return;
+    case 'setPace':
+      if (loop) loop.setPace(raw.pace);
+      else log('ignored setPace: no run yet');
       return;
     case 'stop':
       // A running loop ends its current step and resolves run() with 'stopped'.

@@ -11,7 +11,7 @@ import { LuModel } from './models/lu';
 import { EncoderModel } from './models/encoder';
 import { makeOptimizer, type Optimizer } from './optim';
 import { Rng } from './rng';
-import { now } from './clock';
+import { after, now } from './clock';
 import { Measures, type RecordedMeasures } from './measures';
 
 /** Lu models on the synthetic task: the persisting identity for one topic word. */
@@ -341,17 +341,28 @@ export interface TrainHooks {
   onResumed?(step: number): void;
 }
 
+/** How fast a loop trains (the protocol's Pace): at most stepsPerSecond; a hold of holdMs after each step that captured attention. */
+export interface LoopPace {
+  stepsPerSecond?: number;
+  holdMs?: number;
+}
+
 /**
- * Runs a Trainer to completion with pause / resume / single-step / stop between steps.
- * `yieldNow` lets the caller's event loop run (e.g. to receive a pause command); the loop
- * calls it at most every `yieldMs` of training. It pauses itself when the loss or a gradient
- * norm is not finite.
+ * Runs a Trainer to completion with pause / resume / single-step / stop between steps, at a
+ * pace (setPace) or as fast as it can. `yieldNow` lets the caller's event loop run (e.g. to
+ * receive a pause command); the loop calls it at most every `yieldMs` of training. It pauses
+ * itself when the loss or a gradient norm is not finite. A pace only spaces the steps out: each
+ * step is the same step, recorded the same way.
  */
 export class TrainingLoop {
   private paused = false;
   private stopped = false;
   private pendingSteps = 0;
   private wake: (() => void) | undefined;
+  private pace: LoopPace = {};
+  /** Pacing: steps done since `anchorAt` (reset when the pace changes or the loop resumes). */
+  private anchorAt = 0;
+  private anchorSteps = 0;
 
   constructor(
     readonly trainer: Steppable,
@@ -364,6 +375,11 @@ export class TrainingLoop {
     return this.paused;
   }
 
+  /** The pace it trains at. */
+  get currentPace(): LoopPace {
+    return { ...this.pace };
+  }
+
   pause(reason = 'paused'): void {
     if (this.paused || this.stopped) return;
     this.paused = true;
@@ -373,6 +389,7 @@ export class TrainingLoop {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.reanchor();
     this.hooks.onResumed?.(this.trainer.step);
     this.wake?.();
   }
@@ -389,20 +406,72 @@ export class TrainingLoop {
     this.wake?.();
   }
 
+  /** Trains at `pace` from now on (an empty pace: as fast as it can). */
+  setPace(pace: LoopPace): void {
+    this.pace = { ...pace };
+    this.reanchor();
+    this.wake?.(); // a wait for the old pace ends now
+  }
+
+  private reanchor(): void {
+    this.anchorAt = now();
+    this.anchorSteps = 0;
+  }
+
+  /** Waits `ms` or until woken (pause, resume, step, stop, a new pace). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        cancel();
+        if (this.wake === done) this.wake = undefined;
+        resolve();
+      };
+      const cancel = after(ms, done);
+      this.wake = done;
+    });
+  }
+
+  /**
+   * How long to wait before the next step at the pace: the steps since the anchor may not run
+   * ahead of stepsPerSecond (averaged, so timer granularity does not cap 1,000 steps/s), and a
+   * step that captured attention is held for holdMs.
+   */
+  private delayAfter(rec: StepRecord): number {
+    const { stepsPerSecond: rate, holdMs } = this.pace;
+    let ms = 0;
+    if (rate !== undefined) {
+      this.anchorSteps++;
+      ms = (this.anchorSteps * 1000) / rate - (now() - this.anchorAt);
+    }
+    if (holdMs !== undefined && holdMs > 0 && rec.attention) {
+      ms = Math.max(ms, 0) + holdMs;
+      this.anchorAt += holdMs; // the hold is not time the rate should make up for
+    }
+    return ms;
+  }
+
   /** Resolves when the run completes ('done') or is stopped ('stopped'). */
   async run(): Promise<'done' | 'stopped'> {
     let lastYield = now();
+    this.reanchor();
     while (!this.stopped && !this.trainer.done) {
       if (this.paused && this.pendingSteps === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
       }
-      if (this.paused) this.pendingSteps--;
+      const single = this.paused;
+      if (single) this.pendingSteps--;
       const rec = this.trainer.trainStep();
       this.hooks.onStep?.(rec);
       const bad = nonFiniteReason(rec);
       if (bad !== undefined) this.pause(bad);
+      const wait = single || this.paused ? 0 : this.delayAfter(rec);
+      if (wait >= 1) {
+        await this.sleep(wait);
+        lastYield = now();
+        continue;
+      }
       const t = now();
       if (t - lastYield >= this.yieldMs || this.paused) {
         await this.yieldNow();

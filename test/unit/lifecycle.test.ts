@@ -319,3 +319,22 @@ test('SIGTERM to the trainer process: it finishes the step, sends every step, an
   assert.ok(run.history.length >= 200);
   assertContiguous(run);
 });
+
+test('a pace over the real channel: launched at 50 steps/s it trains about that fast, setPace({}) lets it go, every step recorded', async () => {
+  const statuses: (number | undefined)[] = [];
+  const run = manager.launch({ config: longConfig(), baseDir, pace: { stepsPerSecond: 50 } });
+  const off = manager.on('runChanged', (r) => r === run && statuses.push(r.statusMessage().pace?.stepsPerSecond));
+  await until(() => run.history.length >= 1, 'the first step');
+  await sleep(1000);
+  const at50 = run.history.length;
+  assert.ok(at50 >= 25 && at50 <= 90, `${at50} steps in about 1 s at 50 steps/s`);
+  assert.deepEqual(run.pace, { stepsPerSecond: 50 });
+  assert.equal(run.snapshot().pace?.stepsPerSecond, 50, 'a snapshot says the pace');
+  run.setPace({});
+  await until(() => run.history.length >= at50 + 2000, 'full speed after setPace({})');
+  assert.ok(statuses.includes(undefined), 'views hear of the new pace');
+  run.stop();
+  assert.equal(await run.finished, 'stopped');
+  off();
+  assertContiguous(run);
+});

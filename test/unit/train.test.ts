@@ -222,3 +222,58 @@ test('TrainingLoop runs a short preset to completion', async () => {
   assert.equal(t.step, 30);
   assert.throws(() => t.trainStep(), /complete/);
 });
+
+test('TrainingLoop at a pace: steps are spaced out, held after a capture in slow motion, and each is the same step as at full speed', async () => {
+  const cfg = presetConfig('lu-fc-fast');
+  cfg.training.epochs = 100000;
+  const paced = buildTrainer(cfg);
+  const recs: StepRecord[] = [];
+  const loop = new TrainingLoop(paced, { onStep: (r) => recs.push(r) }, () => new Promise<void>((r) => setImmediate(r)));
+  loop.setPace({ stepsPerSecond: 40 });
+  const done = loop.run();
+  await new Promise((r) => setTimeout(r, 1000));
+  const at40 = recs.length;
+  // 40 steps/s for 1 s; generous bounds (this checks the pace limits the rate, not the machine's speed).
+  assert.ok(at40 >= 20 && at40 <= 60, `${at40} steps in 1 s at 40 steps/s`);
+  // Slow motion: at most ~1 capture (every 10 steps) per hold of 300 ms.
+  loop.setPace({ holdMs: 300 });
+  const before = recs.length;
+  await new Promise((r) => setTimeout(r, 1000));
+  const captures = recs.slice(before).filter((r) => r.attention).length;
+  assert.ok(captures >= 1 && captures <= 5, `${captures} captures in 1 s with a 300 ms hold`);
+  // Full speed again: far more steps.
+  loop.setPace({});
+  const before2 = recs.length;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(recs.length - before2 > 200, `${recs.length - before2} steps in 0.3 s at full speed`);
+  loop.stop();
+  assert.equal(await done, 'stopped');
+  // The pace changed when steps happened, not what they are: the same steps as an unpaced run.
+  const ref = buildTrainer(cfg);
+  for (const r of recs) {
+    const q = ref.trainStep();
+    assert.equal(q.step, r.step);
+    assert.equal(q.loss, r.loss);
+    assert.deepEqual(q.gradNorms, r.gradNorms);
+  }
+});
+
+test('TrainingLoop at a pace: pause, step and stop act at once, not after the wait', async () => {
+  const cfg = presetConfig('lu-fc-fast');
+  cfg.training.epochs = 100000;
+  const t = buildTrainer(cfg);
+  let steps = 0;
+  const loop = new TrainingLoop(t, { onStep: () => steps++ }, () => new Promise<void>((r) => setImmediate(r)));
+  loop.setPace({ stepsPerSecond: 1 });
+  const done = loop.run();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(steps, 1, 'the first step, then a wait of a second');
+  loop.pause();
+  loop.stepOnce();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(steps, 2, 'a single step while paused does not wait for the pace');
+  const t0 = performance.now();
+  loop.stop();
+  assert.equal(await done, 'stopped');
+  assert.ok(performance.now() - t0 < 200, 'stop does not wait for the pace');
+});
