@@ -502,6 +502,7 @@ test('follow mode reads only what was appended since the last poll, and waits fo
   assert.deepEqual(u1.attentionSteps, Array.from({ length: 10 }, (_, i) => 10 * (i + 1)));
   assert.equal(u1.evals.length, 5);
   assert.equal(u1.identity.n, 100);
+  assert.deepEqual(u1.measures, fx.expectedMeasures(Array.from({ length: 100 }, (_, i) => i + 1)), 'measurements of the first 100 steps');
   for (let s = 101; s <= 150; s++) w.appendStep(fx.makeStep(s));
   w.flush();
   // A half-written record, as a concurrent reader can see one: it must wait, not be reported.
@@ -515,6 +516,7 @@ test('follow mode reads only what was appended since the last poll, and waits fo
   assert.deepEqual(u2.attentionSteps, [110, 120, 130, 140, 150]);
   assert.deepEqual(u2.evals.map((e) => e.step), [120, 140]);
   assert.equal(u2.identity.step[0], 101);
+  assert.deepEqual(u2.measures, fx.expectedMeasures(Array.from({ length: 50 }, (_, i) => 101 + i)), 'only the new measurements');
   assert.equal(f.readAttention(135)!.step, 130);
   const u3 = f.poll();
   assert.equal(u3.scalars.n + u3.evals.length + u3.identity.n + u3.attentionSteps.length, 0);
@@ -598,6 +600,33 @@ test('scripts/read_run.py (standard-library Python) reads the same numbers as th
   assert.equal(fr.step, 120);
   assert.deepEqual(fr.probes[1]![0]!.data, Array.from(run.readAttention(120)!.probes[1]![0]!.data));
 
+  // Measurements and events: the same samples, resolved to the same ids.
+  const samples = python([dir, '--measures']);
+  assert.equal(samples.stderr, '');
+  const got = samples.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; step: number; values: number[] });
+  const want: { id: string; step: number; values: number[] }[] = [];
+  for (const x of run.measures.series) {
+    const w = x.values.length / x.step.length;
+    x.step.forEach((step, i) => want.push({ id: x.id, step, values: Array.from(x.values.subarray(i * w, (i + 1) * w)) }));
+  }
+  for (const m of run.measures.matrices) want.push({ id: m.id, step: m.step, values: Array.from(m.values) });
+  const order = (a: { id: string; step: number }, b: { id: string; step: number }) => a.step - b.step || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  // Matrices are returned as f32: compare Python's f64 values at f32.
+  const f32s = (l: { id: string; step: number; values: number[] }[]) => l.map((x) => (x.id === 'acc/task' ? { ...x, values: x.values.map(f32) } : x)).sort(order);
+  assert.deepEqual(f32s(got), f32s(want));
+  assert.equal(got.length, 300 + 300 / 5 + 300 / 50);
+  const events = python([dir, '--events']).stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(events, run.measures.events.map((e) => ({ payload: null, ...e })));
+
+  // meta.json's checksum: Python computes the same one, and catches an edit.
+  const metaFile = path.join(dir, FILES.meta);
+  const metaText = fs.readFileSync(metaFile, 'utf8');
+  fs.writeFileSync(metaFile, metaText.replace('"test run"', '"test rum"'));
+  const edited = python([dir]);
+  assert.equal(edited.status, 0);
+  assert.match(edited.stderr, /checksum does not match/);
+  fs.writeFileSync(metaFile, metaText);
+
   // A torn tail: Python reports it on stderr and prints the prefix, as the TypeScript reader loads it.
   const file = path.join(dir, FILES.scalars);
   fs.truncateSync(file, fs.statSync(file).size - 5);
@@ -606,6 +635,42 @@ test('scripts/read_run.py (standard-library Python) reads the same numbers as th
   assert.match(t.stderr, /torn at/);
   assert.equal(t.stdout.trimEnd().split('\n').length - 1, openRun(dir).scalars.n);
   assert.equal(openRun(dir).scalars.n, 299);
+});
+
+// ─── older folders ───────────────────────────────────────────────────────────────────
+
+const V1_RUNS = path.join(ROOT, 'test/fixtures/runs');
+
+test('run folders written by format version 1 open with every step (and the Python reader reads them)', () => {
+  const done = openRun(path.join(V1_RUNS, 'v1-completed'));
+  assert.deepEqual(done.problems, []);
+  assert.equal(done.meta!.formatVersion, 1);
+  assert.equal(done.meta!.checksum, undefined, 'no checksum in version 1: accepted');
+  assert.deepEqual(done.meta!.counts, { steps: 200, evals: 10, identity: 200, attention: 20 });
+  checkSteps(done, { steps: 200, evals: 10, identity: 200, attention: 20 });
+  for (const s of done.attentionSteps) sameFrame(done.readAttention(s)!.probes, fx.makeStep(s).attention!);
+  assert.deepEqual(done.measures, { series: [], matrices: [], events: [] }, 'no measurements in version 1');
+
+  const killedDir = path.join(V1_RUNS, 'v1-killed');
+  const killed = openRun(killedDir);
+  assert.deepEqual(killed.problems.map((p) => [p.file, p.kind, p.offset]), [[path.join(killedDir, FILES.scalars), 'torn', 16 + 120 * (28 + 8 * fx.G)]]);
+  assert.equal(killed.meta!.status, 'running');
+  checkSteps(killed, { steps: 120, evals: 6, identity: 120, attention: 12 });
+  for (const s of killed.attentionSteps) sameFrame(killed.readAttention(s)!.probes, fx.makeStep(s).attention!);
+
+  const { runs, problems } = listRuns(V1_RUNS);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(runs.map((r) => [r.id, r.steps, r.ended, r.damaged, r.problems]), [
+    ['v1-completed', 200, true, undefined, []],
+    ['v1-killed', 120, false, undefined, []],
+  ]);
+
+  const py = python([path.join(V1_RUNS, 'v1-completed')]);
+  assert.equal(py.stderr, '');
+  assert.equal(py.stdout.trimEnd().split('\n').length - 1, 200);
+  const pyKilled = python([killedDir]);
+  assert.match(pyKilled.stderr, /torn at 7216/);
+  assert.equal(pyKilled.stdout.trimEnd().split('\n').length - 1, 120);
 });
 
 // ─── size and speed ──────────────────────────────────────────────────────────────────
