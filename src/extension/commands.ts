@@ -25,6 +25,8 @@ import { choiceOfPace, PACE_CHOICES, paceChoice } from '../protocol/pace';
 
 interface Deps {
   manager: RunManager;
+  /** The runs selected in the Runs tree (the palette's Compare starts from them). */
+  treeSelection: () => AnyRun[];
   catalog: RunCatalog;
   dashboards: DashboardPanels;
   compares: ComparePanels;
@@ -107,6 +109,11 @@ export class Commands extends Disposable {
   private async compareRuns(clicked: unknown, selected: unknown): Promise<void> {
     const asRun = (v: unknown): AnyRun | undefined => (isRun(v) || v instanceof StoredRun ? v : undefined);
     let runs: AnyRun[] = Array.isArray(selected) ? selected.map(asRun).filter((r): r is AnyRun => r !== undefined) : [];
+    // From the palette: the runs selected in the tree, when they are two or more.
+    if (clicked === undefined && selected === undefined) {
+      const inTree = this.d.treeSelection();
+      if (inTree.length >= 2) runs = inTree;
+    }
     if (runs.length < 2) {
       const all = this.d.catalog.list();
       if (all.length < 2) {
@@ -114,8 +121,9 @@ export class Commands extends Disposable {
         return;
       }
       const first = asRun(clicked);
+      const inTree = new Set(this.d.treeSelection().map((r) => r.id));
       const picks = await vscode.window.showQuickPick(
-        all.map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, detail: r.info ? `${r.info.modelKind} model · ${r.info.totalSteps} steps` : undefined, picked: r.id === first?.id, run: r })),
+        all.map((r) => ({ label: r.name, description: `${r.status} · step ${r.step}`, detail: r.info ? `${r.info.modelKind} model · ${r.info.totalSteps} steps` : undefined, picked: r.id === first?.id || inTree.has(r.id), run: r })),
         { title: `${PREFIX}: Compare Runs`, placeHolder: 'Choose two or more runs to compare', canPickMany: true, ignoreFocusOut: true, matchOnDescription: true },
       );
       if (!picks) return;
@@ -295,7 +303,11 @@ export class Commands extends Disposable {
       );
       if (!pick) return;
       run = pick.run;
-    } else run = this.target(arg, 'show');
+    } else {
+      // A click that extends a multi-selection in the tree (to compare, say) only selects.
+      if (arg !== undefined && this.d.treeSelection().length > 1) return;
+      run = this.target(arg, 'show');
+    }
     if (!run) return;
     if (!isStored(run)) this.d.manager.select(run.id);
     this.d.dashboards.createOrShow(run);

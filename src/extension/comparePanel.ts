@@ -25,6 +25,11 @@ export function compareRunIds(state: unknown): string[] | undefined {
   return Array.isArray(ids) && ids.length > 0 && ids.every((x) => typeof x === 'string') ? (ids as string[]) : undefined;
 }
 
+/** A set of runs as a key: the same runs in any order are one compare. */
+function setKey(ids: readonly string[]): string {
+  return [...new Set(ids)].sort().join('|');
+}
+
 class ComparePanel extends Disposable {
   readonly bridge: WebviewBridge;
 
@@ -74,8 +79,9 @@ export class ComparePanels extends Disposable implements vscode.WebviewPanelSeri
     this._register(vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, this));
   }
 
+  /** Shows a compare of `runs`: the open one of the same set of runs (in any order), or a new one. */
   createOrShow(runs: AnyRun[]): void {
-    const key = runs.map((r) => r.id).join('|');
+    const key = setKey(runs.map((r) => r.id));
     const existing = this.panels.get(key);
     if (existing) {
       existing.panel.reveal();
@@ -101,7 +107,7 @@ export class ComparePanels extends Disposable implements vscode.WebviewPanelSeri
   }
 
   private track(panel: vscode.WebviewPanel, runIds: string[]): void {
-    const key = runIds.join('|');
+    const key = setKey(runIds);
     this.panels.get(key)?.dispose();
     this.panels.set(key, new ComparePanel(panel, runIds, this.host, this.extensionUri, () => this.panels.delete(key)));
   }

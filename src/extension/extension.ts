@@ -66,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): { manager: RunManage
     tree,
     current,
     new RunStatusBar(m),
-    new Commands({ manager: m, catalog, dashboards, compares, configFiles, log }),
+    new Commands({ manager: m, treeSelection: () => tree.selectedRuns, catalog, dashboards, compares, configFiles, log }),
     watchRunsFolder(catalog, log, context.globalStorageUri.fsPath),
   );
   void launchOnStartup(log);

@@ -1,8 +1,9 @@
 /**
- * The Runs tree: two groups, Running and Finished, of live runs and runs read back from the
- * runs folder (so they are there after a window reload). Each row shows a status icon, the
- * step and loss, and has inline controls (live runs) and a context menu (rename, note,
- * delete, reveal the folder).
+ * The Runs tree: two groups, Running and Finished (a group shows only when it has runs), of
+ * live runs and runs read back from the runs folder (so they are there after a window
+ * reload). Each row shows a status icon, the step, loss and when the run started, a mark for a
+ * note, and has inline controls (live runs) and a context menu (rename, note, delete, reveal
+ * the folder).
  */
 import * as vscode from 'vscode';
 import type { RunStatus } from '../protocol/messages';
@@ -10,6 +11,7 @@ import { isStored, type AnyRun, type RunCatalog } from '../runs/runCatalog';
 import type { RunManager } from '../runs/runManager';
 import { isTerminal } from '../runs/runProcess';
 import { Disposable, toDisposable } from './dispose';
+import { relativeTime } from './relativeTime';
 
 /**
  * Status icons. A running run's is still (pulse, as in the status bar), not spinning: a run
@@ -25,13 +27,21 @@ const ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
 };
 
-/** `status · step N/T · loss X`: the status word first (tests read it from the row's aria-label). */
-export function runDescription(run: AnyRun): string {
+/** The mark a row with a note carries. */
+export const NOTE_MARK = '✎';
+
+/**
+ * `status · step N/T · loss X · 5 min ago` (and ` · ✎` with a note): the status word first
+ * (tests read it from the row's aria-label); when it started tells two runs of one preset apart.
+ */
+export function runDescription(run: AnyRun, note?: string, now = Date.now()): string {
   const parts: string[] = [run.status];
   const total = run.info?.totalSteps;
   parts.push(total ? `step ${run.step}/${total}` : `step ${run.step}`);
   const loss = latestLoss(run);
   if (loss !== undefined) parts.push(`loss ${formatLoss(loss)}`);
+  parts.push(relativeTime(run.startedAt, now));
+  if (note) parts.push(NOTE_MARK);
   return parts.join(' · ');
 }
 
@@ -96,12 +106,20 @@ export class RunsTree extends Disposable implements vscode.TreeDataProvider<Node
         }),
       ),
     );
+    // "5 min ago" goes stale: every row once a minute.
+    const tick = setInterval(() => this.changed.fire(undefined), 60_000);
+    this._register(toDisposable(() => clearInterval(tick)));
     this._register(
       this.view.onDidChangeSelection((e) => {
         const run = e.selection[0];
         if (run && !(run instanceof Group) && !isStored(run)) manager.select(run.id);
       }),
     );
+  }
+
+  /** The runs selected in the tree (groups left out). */
+  get selectedRuns(): AnyRun[] {
+    return this.view.selection.filter((n): n is AnyRun => !(n instanceof Group));
   }
 
   /** Rebuilds every row (after a reload of the runs folder). */
@@ -120,14 +138,14 @@ export class RunsTree extends Disposable implements vscode.TreeDataProvider<Node
     const stored = isStored(run);
     const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.None);
     item.id = run.id;
-    item.description = runDescription(run);
+    const note = this.catalog.noteOf(run);
+    item.description = runDescription(run, note);
     item.iconPath = ICONS[run.status];
     item.contextValue = stored ? `run.stored.${run.status}` : `run.${run.status}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${escape(run.name)}** — ${run.status}${stored ? (run.beingWritten ? ' (written by another process)' : ' (saved)') : ''}\n\n`);
     if (run.info) md.appendMarkdown(`${run.info.modelKind} model · ${run.info.totalSteps} steps · groups: ${run.info.groups.join(', ')}\n\n`);
     if (run.statusReason) md.appendMarkdown(`${escape(run.statusReason)}\n\n`);
-    const note = this.catalog.noteOf(run);
     if (note) md.appendMarkdown(`*Note:* ${escape(note)}\n\n`);
     if (!stored) {
       const tail = run.process.stderrTail.trim();
@@ -146,7 +164,7 @@ export class RunsTree extends Disposable implements vscode.TreeDataProvider<Node
     if (node === undefined) {
       const all = this.catalog.list();
       if (all.length === 0) return []; // the welcome view
-      return [RUNNING, FINISHED];
+      return [RUNNING, FINISHED].filter((g) => all.some((r) => isFinished(r) === g.finished));
     }
     if (!(node instanceof Group)) return [];
     // Newest first within each group.
