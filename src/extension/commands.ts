@@ -45,6 +45,8 @@ export class Commands extends Disposable {
     super();
     const reg = (id: string, fn: (...args: unknown[]) => unknown) => this._register(vscode.commands.registerCommand(id, fn));
     reg('attentionLens.launchRun', (arg) => this.launchRun(arg));
+    reg('attentionLens.launchRunPaused', (arg) => this.launchRun(arg, true));
+    reg('attentionLens.runAgain', (arg) => this.runAgain(arg));
     reg('attentionLens.launchConfigFile', (arg) => this.launchConfigFile(arg instanceof vscode.Uri ? arg : undefined));
     reg('attentionLens.pauseRun', (arg) => this.control(arg, 'pause'));
     reg('attentionLens.resumeRun', (arg) => this.control(arg, 'resume'));
@@ -137,26 +139,63 @@ export class Commands extends Disposable {
   }
 
   /** Quick pick of the presets (and, in a trusted workspace, the workspace's run config files). */
-  private async launchRun(arg: unknown): Promise<Run | undefined> {
-    if (typeof arg === 'string') return this.launchPreset(arg);
+  /**
+   * Quick pick of the presets (and, in a trusted workspace, the workspace's run config files).
+   * Each item has a "Launch paused" button; `paused` (Launch Run (Paused)) launches every pick paused.
+   */
+  private async launchRun(arg: unknown, paused = false): Promise<Run | undefined> {
+    if (typeof arg === 'string') return this.launchPreset(arg, paused);
     type Item = vscode.QuickPickItem & { preset?: string; uri?: vscode.Uri };
+    const pauseButton: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('debug-pause'), tooltip: 'Launch paused (start with Step or Resume)' };
+    const buttons = paused ? [] : [pauseButton];
     const items: Item[] = [{ label: 'Presets', kind: vscode.QuickPickItemKind.Separator }];
-    for (const p of PRESETS) items.push({ label: p.name, detail: p.description, preset: p.name });
+    for (const p of PRESETS) items.push({ label: p.name, detail: p.description, preset: p.name, buttons });
     if (vscode.workspace.isTrusted) {
       const files = await findConfigFiles();
       if (files.length > 0) {
         items.push({ label: 'Run config files', kind: vscode.QuickPickItemKind.Separator });
-        for (const uri of files) items.push({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri, iconPath: new vscode.ThemeIcon('json') });
+        for (const uri of files) items.push({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri, iconPath: new vscode.ThemeIcon('json'), buttons });
       }
     }
-    const pick = await vscode.window.showQuickPick(items, { title: `${PREFIX}: Launch Run`, placeHolder: 'Choose an experiment to train', matchOnDetail: true });
-    if (!pick) return undefined;
-    if (pick.preset) return this.launchPreset(pick.preset);
-    if (pick.uri) return this.launchConfigFile(pick.uri);
+    const qp = vscode.window.createQuickPick<Item>();
+    qp.items = items;
+    qp.title = paused ? `${PREFIX}: Launch Run (Paused)` : `${PREFIX}: Launch Run`;
+    qp.placeholder = paused ? 'Choose an experiment to launch paused' : 'Choose an experiment to train (the pause button launches it paused)';
+    qp.matchOnDetail = true;
+    const chosen = await new Promise<{ item: Item; paused: boolean } | undefined>((resolve) => {
+      qp.onDidAccept(() => resolve(qp.selectedItems[0] ? { item: qp.selectedItems[0], paused } : undefined));
+      qp.onDidTriggerItemButton((e) => resolve({ item: e.item, paused: true }));
+      qp.onDidHide(() => resolve(undefined));
+      qp.show();
+    });
+    qp.dispose();
+    if (!chosen) return undefined;
+    if (chosen.item.preset) return this.launchPreset(chosen.item.preset, chosen.paused);
+    if (chosen.item.uri) return this.launchConfigFile(chosen.item.uri, chosen.paused);
     return undefined;
   }
 
-  private launchPreset(name: string): Run | undefined {
+  /** Run Again: a new run of the same config (a finished or a live run's), launched the way it was. */
+  private runAgain(arg: unknown): Run | undefined {
+    const run = this.target(arg, 'run again');
+    if (!run) return undefined;
+    const from = isStored(run) ? run.launchedFrom() : run.launchedFrom;
+    if (from.config === undefined || from.config === null) {
+      void vscode.window.showErrorMessage(`${PREFIX}: run ${run.name} has no config to run again (its config.json is missing or unreadable).`);
+      return undefined;
+    }
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
+    if (from.preset === undefined && !vscode.workspace.isTrusted) {
+      void vscode.window.showInformationMessage(`${PREFIX}: run ${run.name} came from a run config file; in an untrusted workspace only presets are launched.`);
+      return undefined;
+    }
+    // Data paths in the config are relative to its config file's folder (a preset's to the workspace).
+    const baseDir = !isStored(run) ? run.launchedFrom.baseDir : from.configFile !== undefined ? path.dirname(path.resolve(root, from.configFile)) : root;
+    const name = typeof (from.config as { name?: unknown }).name === 'string' ? (from.config as { name: string }).name : run.name;
+    return this.start(from.config, baseDir, name, from.preset !== undefined ? 'preset' : 'file', from.preset ?? from.configFile ?? name);
+  }
+
+  private launchPreset(name: string, paused = false): Run | undefined {
     let config;
     try {
       config = presetConfig(name);
@@ -165,11 +204,11 @@ export class Commands extends Disposable {
       return undefined;
     }
     const baseDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
-    return this.start(config, baseDir, name);
+    return this.start(config, baseDir, name, 'preset', name, paused);
   }
 
   /** Validates a config file (errors become diagnostics) and launches it when valid. */
-  private async launchConfigFile(uri: vscode.Uri | undefined): Promise<Run | undefined> {
+  private async launchConfigFile(uri: vscode.Uri | undefined, paused = false): Promise<Run | undefined> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage(`${PREFIX}: run config files are not launched in an untrusted workspace. Trust the workspace, or launch a preset.`);
       return undefined;
@@ -203,10 +242,10 @@ export class Commands extends Disposable {
       if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
       return undefined;
     }
-    return this.start(check.config, path.dirname(uri.fsPath), path.basename(uri.fsPath, '.attnlens.json'), 'file', vscode.workspace.asRelativePath(uri));
+    return this.start(check.config, path.dirname(uri.fsPath), path.basename(uri.fsPath, '.attnlens.json'), 'file', vscode.workspace.asRelativePath(uri), paused);
   }
 
-  private start(config: unknown, baseDir: string, name: string, kind: 'preset' | 'file' = 'preset', origin = name): Run | undefined {
+  private start(config: unknown, baseDir: string, name: string, kind: 'preset' | 'file' = 'preset', origin = name, paused = false): Run | undefined {
     const active = this.d.manager.list().filter((r) => r.status === 'starting' || r.status === 'running' || r.status === 'paused').length;
     const max = settings().get<number>('maxConcurrentRuns', 8);
     if (active >= max) {
@@ -217,7 +256,7 @@ export class Commands extends Disposable {
       config,
       baseDir,
       name,
-      startPaused: settings().get<boolean>('startPaused', false),
+      startPaused: paused || settings().get<boolean>('startPaused', false),
       pace: paceChoice(settings().get<string>('pace', 'max')).pace,
       ...(kind === 'preset' ? { preset: name } : { configFile: origin }),
       stopTimeoutMs: settings().get<number>('stopTimeoutSeconds', 3) * 1000,

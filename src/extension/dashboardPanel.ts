@@ -62,17 +62,23 @@ export class DashboardPanels extends Disposable implements vscode.WebviewPanelSe
     this._register(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, this));
   }
 
-  /** Reveals the run's dashboard, creating it beside the active editor when needed. */
+  /**
+   * Reveals the run's dashboard, creating it when needed: in the editor group that already
+   * holds a dashboard (so launches do not split the editor again and again), or beside the
+   * active editor when there is none or `attentionLens.dashboardPlacement` is "beside".
+   */
   createOrShow(run: { readonly id: string; readonly name: string }, preserveFocus = false): void {
     const existing = this.panels.get(run.id);
     if (existing) {
       existing.panel.reveal(undefined, preserveFocus);
       return;
     }
+    const placement = vscode.workspace.getConfiguration('attentionLens').get<string>('dashboardPlacement', 'group');
+    const group = placement === 'beside' ? undefined : [...this.panels.values()].map((p) => p.panel.viewColumn).find((c) => c !== undefined);
     const panel = vscode.window.createWebviewPanel(
       DASHBOARD_VIEW_TYPE,
       dashboardTitle(run.name),
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      { viewColumn: group ?? vscode.ViewColumn.Beside, preserveFocus },
       webviewOptions(this.extensionUri),
     );
     this.track(panel, run.id);

@@ -81,6 +81,8 @@ export class Run {
   readonly history = new RunHistory();
   /** Date.now() at launch. */
   readonly startedAt = Date.now();
+  /** How it was launched (Run Again launches the same). Set by the manager. */
+  launchedFrom: { config: unknown; baseDir: string; preset?: string; configFile?: string } = { config: undefined, baseDir: '' };
   /** Resolves with the final status once the process is gone. */
   readonly finished: Promise<RunStatus>;
   private readonly updates: UpdateCoalescer;
@@ -292,6 +294,7 @@ export class RunManager extends Emitter<RunManagerEvents> {
       { update: this.opts.updateIntervalMs ?? 25, change: this.opts.changeIntervalMs ?? 250 },
     );
     run.onPaceChanged = () => this.emit('runChanged', run);
+    run.launchedFrom = { config: o.config, baseDir: o.baseDir, ...(o.preset !== undefined ? { preset: o.preset } : {}), ...(o.configFile !== undefined ? { configFile: o.configFile } : {}) };
     if (folder) this.record(run, folder.dir, o);
     this.runs.push(run);
     this.emit('runAdded', run);

@@ -114,6 +114,15 @@ export class StoredRun {
     this.listing = listing;
   }
 
+  /** How it was launched, as meta.json and config.json say (config.json is read now if it was not). */
+  launchedFrom(): { config: unknown; preset?: string; configFile?: string } {
+    const m = this.listing.meta;
+    const out: { config: unknown; preset?: string; configFile?: string } = { config: this.load().config };
+    if (m.preset !== undefined) out.preset = m.preset;
+    if (m.configFile !== undefined) out.configFile = m.configFile;
+    return out;
+  }
+
   /** The records have been read (a dashboard showed the run), so poll() has something to extend. */
   get loaded(): boolean {
     return this.data !== undefined;
