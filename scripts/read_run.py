@@ -125,11 +125,13 @@ def _map(path):
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def records(path, kind, fixed=None, min_payload=0, order="increasing"):
+def records(path, kind, fixed=None, min_payload=0, order="increasing", fallback_width=0):
     """(width, version, [(offset, payload bytes), ...]) for every complete, checksummed record of a stream file.
 
     `fixed(width)`: the payload size of every record (fixed-size streams); else records are at
-    least `min_payload` bytes. Damage is reported on stderr and skipped; a missing file has no records."""
+    least `min_payload` bytes. Damage is reported on stderr and skipped; a missing file has no
+    records. A damaged header is reported and reading goes on with `fallback_width` (None: it
+    cannot, and RunFormatError is raised)."""
     if not os.path.exists(path):
         return 0, 0, []
     try:
@@ -142,15 +144,18 @@ def records(path, kind, fixed=None, min_payload=0, order="increasing"):
         warn(f"{path}: torn at 0: file ends inside its header")
         return 0, 0, []
     magic, k, version, width, hcrc = HEADER.unpack_from(data, 0)
+    gap = None  # (start, why, torn, step before)
     if magic != MAGIC or hcrc != zlib.crc32(data[:12]) or k != kind.encode() or version not in FORMAT_VERSIONS:
-        raise RunFormatError(f"{path}: not a {kind} stream of format version {FORMAT_VERSIONS}")
+        if fallback_width is None:
+            raise RunFormatError(f"{path}: not a {kind} stream of format version {FORMAT_VERSIONS}")
+        width, version = fallback_width, FORMAT_VERSIONS[-1]
+        gap = (0, f"the header is not a valid {kind} header (records read on)", False, None)
     n_fixed = fixed(width) if fixed else None
 
     def plausible(n):
         return n == n_fixed if n_fixed is not None else n >= min_payload and n % 4 == 0 and n <= MAX_PAYLOAD
 
     out, off, last = [], HEADER.size, None
-    gap = None  # (start, why, torn, step before)
 
     def close_gap(end, step_after):
         start, why, torn, before = gap
@@ -164,11 +169,8 @@ def records(path, kind, fixed=None, min_payload=0, order="increasing"):
 
     while off < size:
         if gap is not None and n_fixed is not None:
-            # Scan for the next 4-aligned offset holding this stream's record length.
-            needle = struct.pack("<I", n_fixed)
-            at = data.find(needle, off)
-            while at >= 0 and at % 4 != 0:
-                at = data.find(needle, at + 1)
+            # Scan for the next offset holding this stream's record length.
+            at = data.find(struct.pack("<I", n_fixed), off)
             off = size if at < 0 else at
             if off >= size:
                 break
@@ -181,7 +183,7 @@ def records(path, kind, fixed=None, min_payload=0, order="increasing"):
             if off + 8 + n > size:
                 if gap is None:
                     gap = (off, "file ends inside a record", True, last)
-                off += 4
+                off += 1
                 continue
             (crc,) = struct.unpack_from("<I", data, off + 4 + n)
             if crc == zlib.crc32(data[off : off + 4 + n]):  # the CRC covers the length field and the payload
@@ -201,15 +203,23 @@ def records(path, kind, fixed=None, min_payload=0, order="increasing"):
             why = f"record length {n}" + (f", this stream's records have {n_fixed} bytes" if n_fixed is not None else " is not a valid record's")
         if gap is None:
             gap = (off, why, False, last)
-        off += 4
+        off += 1
     if gap is not None:
         close_gap(size, None)
     return width, version, out
 
 
+def _info_width(run_dir, key):
+    try:
+        names = read_meta(run_dir).get("info", {}).get(key)
+    except (OSError, ValueError):
+        names = None
+    return len(names) if isinstance(names, list) else None
+
+
 def read_scalars(run_dir):
     """(groups, rows): rows are (step, loss, train_accuracy, step_ms, [grad norms], [weight norms])."""
-    g, _, recs = records(os.path.join(run_dir, "scalars.bin"), "SCAL", fixed=lambda w: 20 + 8 * w)
+    g, _, recs = records(os.path.join(run_dir, "scalars.bin"), "SCAL", fixed=lambda w: 20 + 8 * w, fallback_width=_info_width(run_dir, "groups"))
     row = struct.Struct(f"<Idff{2 * g}f")  # 20 + 8G bytes
     rows = []
     for _, p in recs:
@@ -230,7 +240,7 @@ def read_evals(run_dir):
 
 def read_identity(run_dir):
     """(k, rows): rows are (step, score[k], measured[k], theory[k], rel_error[k])."""
-    k, _, recs = records(os.path.join(run_dir, "identity.bin"), "IDEN", fixed=lambda w: 4 + 16 * w)
+    k, _, recs = records(os.path.join(run_dir, "identity.bin"), "IDEN", fixed=lambda w: 4 + 16 * w, fallback_width=_info_width(run_dir, "topicWords"))
     row = struct.Struct(f"<I{4 * k}f")
     rows = []
     for _, p in recs:

@@ -202,10 +202,13 @@ export function sealMeta(meta: RunMeta): RunMeta {
   return { ...(plain as unknown as RunMeta), checksum: metaChecksum(plain) };
 }
 
-/** Whether a parsed meta.json's checksum holds: 'ok', 'absent' (older folders; accepted) or 'mismatch'. */
-export function checkMetaChecksum(doc: Record<string, unknown>): 'ok' | 'absent' | 'mismatch' {
+/**
+ * Whether a parsed meta.json's checksum holds: 'ok'; 'absent' (a version-1 document: accepted);
+ * 'missing' (a version-2 document without one: damaged, since every version-2 writer seals it); 'mismatch'.
+ */
+export function checkMetaChecksum(doc: Record<string, unknown>): 'ok' | 'absent' | 'missing' | 'mismatch' {
   const c = doc['checksum'];
-  if (c === undefined) return 'absent';
+  if (c === undefined) return typeof doc['formatVersion'] === 'number' && doc['formatVersion'] >= 2 ? 'missing' : 'absent';
   return c === metaChecksum(doc) ? 'ok' : 'mismatch';
 }
 

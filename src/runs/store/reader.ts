@@ -15,7 +15,7 @@ import { emptyMeasures, isMeasureEvent, measureWidth } from '../../protocol/meas
 import type { AttentionFrame, EvalPoint, MeasureChunk, MeasureDecl, MeasureEvent, ScalarChunk } from '../../protocol/messages';
 import { indexAtOrBefore } from '../../protocol/steps';
 import { crc32 } from './crc32';
-import { checkMetaChecksum, decodeHeader, FILES, HEADER_BYTES, KIND, MAX_PAYLOAD_BYTES, metaProblem, StoreError, type RunMeta, type StoreProblem, type StreamName } from './format';
+import { checkMetaChecksum, decodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, MAX_PAYLOAD_BYTES, metaProblem, StoreError, type RunMeta, type StoreProblem, type StreamName } from './format';
 import { closeQuietly, crcOfRange, errorCode, openRead, probeFile, readAt, readOptions, unreadableMessage, Window } from './io';
 import { attentionRecord, emptyIdentity, emptyScalars, evalRecord, eventRecord, identityRecord, indexRecord, measuresRecord, recordStep, scalarRecord, type StoredIdentity, type StoredScalars } from './records';
 
@@ -195,11 +195,13 @@ export function readMeta(file: string): { meta?: RunMeta; problem?: StoreProblem
   const why = metaProblem(r.value);
   if (why !== undefined) return { problem: { file, kind: 'invalid', message: `meta.json ${why}` }, stamp: r.stamp };
   const doc = r.value as Record<string, unknown>;
-  if (checkMetaChecksum(doc) === 'mismatch') {
+  const sum = checkMetaChecksum(doc);
+  if (sum === 'mismatch' || sum === 'missing') {
     const { counts: _untrusted, ...rest } = doc;
+    const what = sum === 'missing' ? `meta.json of format version ${String(doc['formatVersion'])} has no checksum` : "meta.json's checksum does not match its contents";
     return {
       meta: rest as unknown as RunMeta,
-      problem: { file, kind: 'corrupt', message: "meta.json's checksum does not match its contents (it was damaged or edited after it was written); its fields are shown as they are, its record counts are not used" },
+      problem: { file, kind: 'corrupt', message: `${what} (it was damaged or edited after it was written); its fields are shown as they are, its record counts are not used` },
       stamp: r.stamp,
     };
   }
@@ -244,9 +246,10 @@ const SPECS: Record<StreamName, StreamSpec> = {
 /**
  * An incremental, bounded-memory reader of one stream file. Remembers where it stopped, so a
  * follower reads only new bytes. A record whose length or checksum is wrong opens a gap: the
- * reader scans forward (records start at multiples of 4) to the next record that checks, and
- * reports the gap's bytes and the steps around it once it closes (or, at the end, reports a
- * tear when nothing follows a record cut short).
+ * reader scans forward, byte by byte, to the next record that checks, and reports the gap's
+ * bytes and the steps around it once it closes (or, at the end, reports a tear when nothing
+ * follows a record cut short). A damaged header is reported and, when the width is known
+ * otherwise (0 for most kinds; meta.json's for scalars and identity), reading goes on.
  */
 class RecordStream {
   /** Next byte to look at (in a gap: the scan position). 0 until the header is read. */
@@ -267,6 +270,7 @@ class RecordStream {
   constructor(
     readonly file: string,
     private readonly spec: StreamSpec,
+    private readonly fallbackWidth: () => number | undefined = () => undefined,
   ) {}
 
   /** Continue from `offset` (records before it were located another way; attention.bin past its index). */
@@ -323,11 +327,19 @@ class RecordStream {
         }
         const h = decodeHeader(w.buf.subarray(0, HEADER_BYTES), this.spec.kind);
         if ('error' in h) {
-          this.stop(problems, 'corrupt', 0, h.error);
-          return;
+          const fb = this.fallbackWidth();
+          if (fb === undefined) {
+            this.stop(problems, 'corrupt', 0, h.error);
+            return;
+          }
+          // The records may be intact: read on with the width known from elsewhere.
+          this.width = fb;
+          this.version = FORMAT_VERSION;
+          this.gap = { start: 0, why: `${h.error} in the header (records read on${fb > 0 ? ` with meta.json's width ${fb}` : ''})`, torn: false, stepBefore: undefined };
+        } else {
+          this.width = h.width;
+          this.version = h.version;
         }
-        this.width = h.width;
-        this.version = h.version;
         this.pos = this.goodEnd = HEADER_BYTES;
       }
       if (headerOnly) return;
@@ -351,7 +363,7 @@ class RecordStream {
     for (;;) {
       let at = this.pos;
       if (this.gap !== undefined) {
-        at = this.nextCandidate(w, at, size, plausible);
+        at = this.nextCandidate(w, at, size, fixedN, plausible);
         this.pos = at;
       }
       const left = size - at;
@@ -371,7 +383,7 @@ class RecordStream {
         if (left < len + 8) {
           if (!final) return; // possibly a record still being written: wait for it
           if (this.gap === undefined) this.gap = { start: at, why: `file ends inside a record (${left} of ${len + 8} bytes)`, torn: true, stepBefore: this.stepBefore() };
-          this.pos = at + 4; // a length field cut short, or damage: look for a record after it
+          this.pos = at + 1; // a length field cut short, or damage: look for a record after it
           continue;
         }
         let ok: boolean;
@@ -420,19 +432,30 @@ class RecordStream {
         if (!final && (fixedN !== undefined ? left <= fixedN + 8 : left < 8 || (plausible(len) && at + 8 + len === size))) return;
         this.gap = { start: at, why, torn: false, stepBefore: this.stepBefore() };
       }
-      this.pos = at + 4;
+      this.pos = at + 1;
     }
   }
 
-  /** The first offset ≥ at (a multiple of 4 from it) whose u32 could be a record's length; `size` when none. */
-  private nextCandidate(w: Window, at: number, size: number, plausible: (len: number) => boolean): number {
+  /** The first offset ≥ at whose u32 could be a record's length; `size` when none. Fixed-size streams search natively for their length's bytes. */
+  private nextCandidate(w: Window, at: number, size: number, fixedN: number | undefined, plausible: (len: number) => boolean): number {
+    let needle: Uint8Array | undefined;
+    if (fixedN !== undefined) {
+      needle = new Uint8Array(4);
+      new DataView(needle.buffer).setUint32(0, fixedN, true);
+    }
     while (at + 4 <= size) {
       if (!w.ensure(at, 4)) return size;
       const base = w.base;
-      const dv = w.dv;
       const avail = w.len;
       let o = at - base;
-      for (; o + 4 <= avail; o += 4) if (plausible(dv.getUint32(o, true))) return base + o;
+      if (needle) {
+        const i = Buffer.from(w.buf.buffer, w.buf.byteOffset, avail).indexOf(needle, o);
+        if (i >= 0) return base + i;
+        o = avail - 3; // a match may start in the last 3 bytes and end past the window
+      } else {
+        const dv = w.dv;
+        for (; o + 4 <= avail; o++) if (plausible(dv.getUint32(o, true))) return base + o;
+      }
       at = base + o;
     }
     return size;
@@ -455,6 +478,11 @@ class RecordStream {
     const p: StoreProblem = { file: this.file, offset: g.start, end, kind: 'corrupt', message: '' };
     if (g.stepBefore !== undefined) p.stepBefore = g.stepBefore;
     if (stepAfter !== undefined) p.stepAfter = stepAfter;
+    if (g.start === 0) {
+      p.message = `${g.why}${end > HEADER_BYTES ? `; bytes ${HEADER_BYTES}–${end} after it skipped too` : ''}; ${stepAfter !== undefined ? `records read from step ${stepAfter} on` : 'no readable record after it'}`;
+      problems.push(p);
+      return;
+    }
     const around = `${g.stepBefore !== undefined ? `after step ${g.stepBefore}` : 'before any record'}${stepAfter !== undefined ? ` and before step ${stepAfter}` : ''}`;
     p.message = `${g.why}: bytes ${g.start}–${end} skipped (records ${around} lost); ${stepAfter !== undefined ? `reading went on at the record of step ${stepAfter}` : 'no readable record after them'}`;
     problems.push(p);
@@ -505,8 +533,8 @@ class AttentionTrack {
     readonly file: string,
     indexFile: string | undefined,
   ) {
-    this.bin = new RecordStream(file, SPECS.attention);
-    if (indexFile !== undefined) this.index = new RecordStream(indexFile, SPECS.attentionIndex);
+    this.bin = new RecordStream(file, SPECS.attention, () => 0);
+    if (indexFile !== undefined) this.index = new RecordStream(indexFile, SPECS.attentionIndex, () => 0);
   }
 
   get indexFile(): string | undefined {
@@ -704,10 +732,10 @@ export class RunFollower {
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
-    const f = (name: StreamName) => new RecordStream(path.join(this.dir, FILES[name]), SPECS[name]);
-    this.scalars = f('scalars');
+    const f = (name: StreamName, width: () => number | undefined = () => 0) => new RecordStream(path.join(this.dir, FILES[name]), SPECS[name], width);
+    this.scalars = f('scalars', () => this.meta?.info?.groups.length);
     this.evals = f('evals');
-    this.identity = f('identity');
+    this.identity = f('identity', () => this.meta?.info?.topicWords?.length);
     this.measures = f('measures');
     this.events = f('events');
     this.attention = new AttentionTrack(path.join(this.dir, FILES.attention), path.join(this.dir, FILES.attentionIndex));

@@ -199,7 +199,8 @@ export function annotateRun(dir: string, fields: { name?: string; note?: string 
   const why = metaProblem(v);
   if (why !== undefined) throw new Error(`${file}: not a run: meta.json ${why}`);
   // Re-sealing a document whose checksum fails would make damaged contents look sound.
-  if (checkMetaChecksum(v as Record<string, unknown>) === 'mismatch') throw new Error(`${file}: meta.json is damaged (its checksum does not match); it was not changed`);
+  const sum = checkMetaChecksum(v as Record<string, unknown>);
+  if (sum === 'mismatch' || sum === 'missing') throw new Error(`${file}: meta.json is damaged (its checksum does not match); it was not changed`);
   const meta = v as RunMeta;
   applyAnnotation(meta, fields);
   writeMetaAtomic(dir, meta, true);
