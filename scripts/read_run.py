@@ -125,13 +125,14 @@ def _map(path):
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def records(path, kind, fixed=None, min_payload=0, order="increasing", fallback_width=0):
+def records(path, kind, fixed=None, min_payload=0, key=None, fallback_width=0):
     """(width, version, [(offset, payload bytes), ...]) for every complete, checksummed record of a stream file.
 
     `fixed(width)`: the payload size of every record (fixed-size streams); else records are at
     least `min_payload` bytes. Damage is reported on stderr and skipped; a missing file has no
-    records. A damaged header is reported and reading goes on with `fallback_width` (None: it
-    cannot, and RunFormatError is raised)."""
+    records. `key(payload)` strictly increases along the stream (default: the step). A damaged
+    header is reported and reading goes on with `fallback_width` (None: it cannot, and
+    RunFormatError is raised)."""
     if not os.path.exists(path):
         return 0, 0, []
     try:
@@ -155,7 +156,7 @@ def records(path, kind, fixed=None, min_payload=0, order="increasing", fallback_
     def plausible(n):
         return n == n_fixed if n_fixed is not None else n >= min_payload and n % 4 == 0 and n <= MAX_PAYLOAD
 
-    out, off, last = [], HEADER.size, None
+    out, off, last, last_key = [], HEADER.size, None, None
 
     def close_gap(end, step_after):
         start, why, torn, before = gap
@@ -187,15 +188,17 @@ def records(path, kind, fixed=None, min_payload=0, order="increasing", fallback_
                 continue
             (crc,) = struct.unpack_from("<I", data, off + 4 + n)
             if crc == zlib.crc32(data[off : off + 4 + n]):  # the CRC covers the length field and the payload
-                (step,) = struct.unpack_from("<I", data, off + 4)
+                payload = bytes(data[off + 4 : off + 4 + n])
+                (step,) = struct.unpack_from("<I", payload, 0)
+                k = key(payload) if key else step
                 if gap is not None:
                     close_gap(off, step)
                     gap = None
-                if last is not None and (step <= last if order == "increasing" else step < last):
-                    warn(f"{path}: corrupt at {off}: " + (f"step {step} is recorded twice; the repeat was skipped" if step == last else f"a record of step {step} after step {last}; it was skipped"))
+                if last_key is not None and k <= last_key:
+                    warn(f"{path}: corrupt at {off}: " + (f"the record of step {step} is repeated; the repeat was skipped" if k == last_key else f"a record of step {step} after step {last}; it was skipped"))
                 else:
-                    out.append((off, bytes(data[off + 4 : off + 4 + n])))
-                    last = step
+                    out.append((off, payload))
+                    last, last_key = step, k
                 off += 8 + n
                 continue
             why = "record checksum mismatch"
@@ -301,13 +304,13 @@ def read_events(run_dir):
     """Every stored measurement event (format version 2), in step order: [dict(id, step, text, payload)] (payload None when absent)."""
     decls = _declarations(run_dir)
     path = os.path.join(run_dir, "events.bin")
-    _, _, recs = records(path, "EVNT", min_payload=12, order="nondecreasing")
+    _, _, recs = records(path, "EVNT", min_payload=16, key=lambda p: struct.unpack_from("<II", p, 0))
     out = []
     for off, p in recs:
-        step, index, n = struct.unpack_from("<III", p, 0)
+        step, _seq, index, n = struct.unpack_from("<IIII", p, 0)
         d = decls[index] if index < len(decls) else None
         try:
-            body = json.loads(p[12 : 12 + n].decode("utf-8"))
+            body = json.loads(p[16 : 16 + n].decode("utf-8"))
         except ValueError:
             warn(f"{path}: invalid at {off}: unreadable event JSON")
             continue

@@ -227,20 +227,20 @@ interface StreamSpec {
   fixed?: (width: number) => number;
   /** Smallest payload of a variable-size record. */
   minPayload: number;
-  /** Steps strictly increase ('increasing') or may repeat ('nondecreasing', events). */
-  order: 'increasing' | 'nondecreasing';
+  /** What strictly increases along the stream (default: the step; events: step, then seq). */
+  key?: (dv: DataView, p: number) => number;
   /** The consumer decodes payloads (false: it needs only step, offset and size, and large records are checked in chunks). */
   payload: boolean;
 }
 
 const SPECS: Record<StreamName, StreamSpec> = {
-  scalars: { kind: KIND.scalars, fixed: scalarRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
-  evals: { kind: KIND.evals, fixed: evalRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
-  identity: { kind: KIND.identity, fixed: identityRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
-  attentionIndex: { kind: KIND.attentionIndex, fixed: indexRecord.bytes, minPayload: 0, order: 'increasing', payload: true },
-  attention: { kind: KIND.attention, minPayload: 8, order: 'increasing', payload: false },
-  measures: { kind: KIND.measures, minPayload: 8, order: 'increasing', payload: true },
-  events: { kind: KIND.events, minPayload: 12, order: 'nondecreasing', payload: true },
+  scalars: { kind: KIND.scalars, fixed: scalarRecord.bytes, minPayload: 0, payload: true },
+  evals: { kind: KIND.evals, fixed: evalRecord.bytes, minPayload: 0, payload: true },
+  identity: { kind: KIND.identity, fixed: identityRecord.bytes, minPayload: 0, payload: true },
+  attentionIndex: { kind: KIND.attentionIndex, fixed: indexRecord.bytes, minPayload: 0, payload: true },
+  attention: { kind: KIND.attention, minPayload: 8, payload: false },
+  measures: { kind: KIND.measures, minPayload: 8, payload: true },
+  events: { kind: KIND.events, minPayload: 16, key: eventRecord.key, payload: true },
 };
 
 /**
@@ -259,8 +259,9 @@ class RecordStream {
   /** The header is unreadable: nothing more is read. */
   stopped = false;
   records = 0;
-  /** Step of the last record accepted (−1: none). */
+  /** Step and order key of the last record accepted (−1: none). */
   lastStep = -1;
+  private lastKey = -1;
   /** End of the last record accepted. */
   goodEnd = 0;
   private tornReported = false;
@@ -279,7 +280,7 @@ class RecordStream {
       this.pos = offset;
       this.goodEnd = offset;
     }
-    if (lastStep > this.lastStep) this.lastStep = lastStep;
+    if (lastStep > this.lastStep) this.lastStep = this.lastKey = lastStep;
   }
 
   /** Reads the header if not yet read; false while it is absent or unreadable. */
@@ -388,11 +389,13 @@ class RecordStream {
         }
         let ok: boolean;
         let step: number;
+        let key: number;
         if (spec.payload || len + 8 <= bufferBytes) {
           if (!w.ensure(at, len + 8)) return; // the file shrank
           const o = at - w.base;
           ok = crc32(w.buf, o, o + 4 + len) === w.dv.getUint32(o + 4 + len, true);
           step = recordStep(w.dv, o + 4);
+          key = spec.key && len >= 8 ? spec.key(w.dv, o + 4) : step;
         } else {
           // A large record the consumer does not load: check it in chunks.
           const c = crcOfRange(fd, at, 4 + len, crc32);
@@ -400,23 +403,25 @@ class RecordStream {
           ok = c !== undefined && tail.length === 4 && c === new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0, true);
           if (!w.ensure(at, 8)) return;
           step = recordStep(w.dv, at - w.base + 4);
+          key = step;
         }
         if (ok) {
           if (this.gap !== undefined) this.closeGap(problems, at, step);
           this.pos = at + 8 + len;
           const last = this.lastStep;
-          if (last >= 0 && (spec.order === 'increasing' ? step <= last : step < last)) {
+          if (this.lastKey >= 0 && key <= this.lastKey) {
             problems.push({
               file: this.file,
               offset: at,
               end: at + 8 + len,
               stepBefore: last,
               kind: 'corrupt',
-              message: step === last ? `step ${step} is recorded twice (again at byte ${at}); the repeat was skipped` : `a record of step ${step} after step ${last} (out of order) at byte ${at}; it was skipped`,
+              message: key === this.lastKey ? `the record of step ${step} is repeated (again at byte ${at}); the repeat was skipped` : `a record of step ${step} after step ${last} (out of order) at byte ${at}; it was skipped`,
             });
             continue;
           }
           this.lastStep = step;
+          this.lastKey = key;
           this.goodEnd = this.pos;
           this.records++;
           visit({ dv: w.dv, buf: w.buf, p: at - w.base + 4, n: len, offset: at, step });

@@ -307,40 +307,50 @@ export const measuresRecord = {
 
 // ─── events.bin (EVNT, width 0; format version 2) ────────────────────────────────────
 
+/** Most events one step may record (their number at the step is a u16 in the order key). */
+export const MAX_EVENTS_PER_STEP = 0xffff;
+
 /**
- * One record per event: 0 u32 step   4 u32 index (the event's position in info.measures)
- * 8 u32 L   12 L bytes of UTF-8 JSON {"text": …, "payload": …} (payload absent when none), then
- * zero bytes to a multiple of 4: 12 + L + pad bytes.
+ * One record per event: 0 u32 step   4 u32 seq (the event's number among those of its step:
+ * 0, 1, …; with the step it orders the stream strictly, so a repeated record shows)   8 u32 index
+ * (the event's position in info.measures)   12 u32 L   16 L bytes of UTF-8 JSON
+ * {"text": …, "payload": …} (payload absent when none), then zero bytes to a multiple of 4.
  */
 export const eventRecord = {
   /** The JSON bytes of an event's text and payload. */
   body(text: string, payload: JsonValue | undefined): Uint8Array {
     return new TextEncoder().encode(JSON.stringify(payload === undefined ? { text } : { text, payload }));
   },
-  bytes: (body: Uint8Array): number => 12 + Math.ceil(body.length / 4) * 4,
-  encode(b: Uint8Array, dv: DataView, p: number, step: number, index: number, body: Uint8Array): void {
+  bytes: (body: Uint8Array): number => 16 + Math.ceil(body.length / 4) * 4,
+  /** Strictly increasing along the stream: step, then seq. */
+  key: (dv: DataView, p: number): number => dv.getUint32(p, true) * 0x10000 + Math.min(dv.getUint32(p + 4, true), 0xffff),
+  encode(b: Uint8Array, dv: DataView, p: number, step: number, seq: number, index: number, body: Uint8Array): void {
     dv.setUint32(p, step, true);
-    dv.setUint32(p + 4, index, true);
-    dv.setUint32(p + 8, body.length, true);
-    b.set(body, p + 12);
-    b.fill(0, p + 12 + body.length, p + 12 + Math.ceil(body.length / 4) * 4);
+    dv.setUint32(p + 4, seq, true);
+    dv.setUint32(p + 8, index, true);
+    dv.setUint32(p + 12, body.length, true);
+    b.set(body, p + 16);
+    b.fill(0, p + 16 + body.length, p + 16 + Math.ceil(body.length / 4) * 4);
   },
   /** Decodes a checksummed payload of n bytes at `p`; throws a message on malformed contents. */
-  decode(buf: Uint8Array, dv: DataView, p: number, n: number): { step: number; index: number; text: string; payload?: JsonValue } {
-    if (n < 12) throw new Error(`an event record of ${n} bytes`);
+  decode(buf: Uint8Array, dv: DataView, p: number, n: number): { step: number; seq: number; index: number; text: string; payload?: JsonValue } {
+    if (n < 16) throw new Error(`an event record of ${n} bytes`);
     const step = dv.getUint32(p, true);
-    const index = dv.getUint32(p + 4, true);
-    const len = dv.getUint32(p + 8, true);
-    if (len > n - 12 || Math.ceil(len / 4) * 4 !== n - 12) throw new Error(`event text of ${len} bytes in a record of ${n}`);
+    const seq = dv.getUint32(p + 4, true);
+    const index = dv.getUint32(p + 8, true);
+    const len = dv.getUint32(p + 12, true);
+    if (len > n - 16 || Math.ceil(len / 4) * 4 !== n - 16) throw new Error(`event text of ${len} bytes in a record of ${n}`);
     let v: unknown;
     try {
-      v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(p + 12, p + 12 + len)));
+      v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(p + 16, p + 16 + len)));
     } catch (e) {
       throw new Error(`event of step ${step}: unreadable JSON (${e instanceof Error ? e.message : String(e)})`);
     }
     const o = v as { text?: unknown; payload?: unknown } | null;
     if (typeof o !== 'object' || o === null || typeof o.text !== 'string') throw new Error(`event of step ${step}: no text`);
     if (o.payload !== undefined && !isJson(o.payload)) throw new Error(`event of step ${step}: payload is not JSON data`);
-    return o.payload === undefined ? { step, index, text: o.text } : { step, index, text: o.text, payload: o.payload as JsonValue };
+    const out: { step: number; seq: number; index: number; text: string; payload?: JsonValue } = { step, seq, index, text: o.text };
+    if (o.payload !== undefined) out.payload = o.payload as JsonValue;
+    return out;
   },
 };

@@ -19,7 +19,7 @@ import { declsById, measuresProblem } from '../../protocol/measures';
 import type { AttentionMapData, EvalData, IdentityData, MeasureDecl, MeasureEvent, MeasureSample, RunInfo, RunStatus, RunSummaryData, StepData } from '../../protocol/messages';
 import { crc32 } from './crc32';
 import { encodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, MAX_PAYLOAD_BYTES, META_FORMAT, checkMetaChecksum, metaProblem, sealMeta, STREAMS, type RunMeta, type StreamCounts, type StreamName } from './format';
-import { attentionRecord, evalRecord, eventRecord, identityRecord, indexRecord, measuresRecord, scalarRecord, type IndexedSample } from './records';
+import { attentionRecord, evalRecord, eventRecord, identityRecord, indexRecord, MAX_EVENTS_PER_STEP, measuresRecord, scalarRecord, type IndexedSample } from './records';
 
 /** What the caller knows when a run starts; the writer fills in the rest of RunMeta. */
 export interface RunMetaInit {
@@ -442,6 +442,7 @@ export class RunWriter {
     for (const e of evs) if (eventRecord.bytes(e.body) > MAX_PAYLOAD_BYTES) throw new Error(`event at step ${step}: too large`);
     const last = this.streams.events.lastStep;
     if (evs.length > 0 && step < last) throw new Error(`events.bin: step ${step} after step ${last}`);
+    if (evs.length > MAX_EVENTS_PER_STEP) throw new Error(`step ${step}: ${evs.length} events, at most ${MAX_EVENTS_PER_STEP}`);
     return { samples: indexed, events: evs };
   }
 
@@ -455,13 +456,13 @@ export class RunWriter {
       s.lastStep = step;
     }
     const ev = this.streams.events;
-    for (const e of m.events) {
+    m.events.forEach((e, seq) => {
       const n = eventRecord.bytes(e.body);
       const { b, dv, p } = ev.begin(n, 0);
-      eventRecord.encode(b, dv, p, step, e.index, e.body);
+      eventRecord.encode(b, dv, p, step, seq, e.index, e.body);
       ev.end(n);
-      ev.lastStep = step; // several events may share a step
-    }
+      ev.lastStep = step; // several events may share a step (numbered by seq)
+    });
   }
 
   /** After each append: flush when the oldest pending record is old enough or the buffers are big. */
