@@ -15,7 +15,8 @@ function compact<T extends Float32Array | Float64Array>(a: T): T {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);
 }
 
-function attentionMaps(maps: AttentionMap[][]): AttentionMapData[][] {
+/** A trainer's attention maps as the protocol's (each map owning its buffer). */
+export function attentionMaps(maps: AttentionMap[][]): AttentionMapData[][] {
   return maps.map((probe) => probe.map((m) => ({ layer: m.layer, head: m.head, stage: m.stage, rows: m.rows, cols: m.cols, data: compact(m.data) })));
 }
 

@@ -159,7 +159,7 @@ export function isTrainerToHost(v: unknown, groups?: number, measures?: Readonly
     case 'stepsCompleted':
       return Array.isArray(v['data']) && v['data'].length >= 1 && v['data'].length <= MAX_STEPS_PER_MESSAGE && v['data'].every((d) => isStepData(d, groups, measures));
     case 'paused':
-      return isNat(v['step']) && isStr(v['reason']);
+      return isNat(v['step']) && isStr(v['reason']) && opt(v['attention'], isProbeMaps);
     case 'resumed':
       return isNat(v['step']);
     case 'runStopped':

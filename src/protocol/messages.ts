@@ -238,7 +238,8 @@ export type TrainerToHost =
    * ms, at most MAX_STEPS_PER_MESSAGE): the host treats each as a stepCompleted.
    */
   | { type: 'stepsCompleted'; data: StepData[] }
-  | { type: 'paused'; step: number; reason: string }
+  /** The run paused after `step`; `attention`: the probes' attention at that step, when the step did not capture it. */
+  | { type: 'paused'; step: number; reason: string; attention?: AttentionMapData[][] }
   | { type: 'resumed'; step: number }
   | { type: 'runCompleted'; summary: RunSummaryData }
   /** The run ended on a stop: the host's `stop`, or (with `reason`) a signal the trainer received. */

@@ -394,6 +394,17 @@ export class RunHistory {
     }
   }
 
+  /**
+   * A frame captured after its step was recorded (the trainer's capture at a pause): at the
+   * last step, which must not have one already.
+   */
+  addAttention(step: number, probes: readonly (readonly AttentionMapData[])[]): void {
+    if (step !== this.lastStep) throw new Error(`attention for step ${step}, the last step is ${this.lastStep}`);
+    if (this.attentionSteps[this.attentionSteps.length - 1] === step) throw new Error(`step ${step} already has attention`);
+    this.attentionSteps.push(step);
+    this.frames.push(copyProbes(probes));
+  }
+
   private ensureIdentity(id: IdentityData): void {
     const k = id.score.length;
     if (this.idCols) {

@@ -124,6 +124,12 @@ export class Run {
           case 'runCompleted':
             this.history.setSummary(msg.summary);
             break;
+          case 'paused':
+            if (msg.attention) {
+              this.history.addAttention(msg.step, msg.attention);
+              this.updates.notify();
+            }
+            break;
           default:
             break; // status messages arrive through 'status'
         }

@@ -93,6 +93,10 @@ export class RunRecorder {
         case 'runCompleted':
           w.setSummary(msg.summary);
           break;
+        case 'paused':
+          // The attention at the step it paused at, when that step had not captured it.
+          if (msg.attention) w.appendAttention(msg.step, msg.attention);
+          break;
         default:
           break; // pause/resume/stop/fail: the status reaches the folder at close
       }

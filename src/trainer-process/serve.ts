@@ -10,7 +10,7 @@
 import { assertNever, PROTOCOL_VERSION, type HostToTrainer, type RunInfo, type RunSummaryData, type StepData, type TrainerToHost } from '../protocol/messages';
 import { isHostToTrainer } from '../protocol/guards';
 import { TrainingLoop, type Steppable } from '../trainer/train';
-import { stepData } from '../io/convert';
+import { attentionMaps, stepData } from '../io/convert';
 
 /** A run built for a startRun: what trains, what it is, and its final numbers. */
 export interface ServedRun {
@@ -117,9 +117,9 @@ function startRun(msg: Extract<HostToTrainer, { type: 'startRun' }>): void {
     t,
     {
       onStep: (rec) => queueStep(stepData(rec)),
-      onPaused: (step, reason) => {
+      onPaused: (step, reason, attention) => {
         flushSteps();
-        send({ type: 'paused', step, reason });
+        send(attention ? { type: 'paused', step, reason, attention: attentionMaps(attention) } : { type: 'paused', step, reason });
       },
       onResumed: (step) => {
         flushSteps();

@@ -75,6 +75,10 @@ export interface Steppable {
   readonly step: number;
   readonly done: boolean;
   trainStep(): StepRecord;
+  /** The next step captures attention whatever the schedule (a single step while paused must show itself). */
+  requestCapture?(): void;
+  /** Attention of the probes now (a pause shows the step it paused at). */
+  captureAttention?(): AttentionMap[][];
 }
 
 export interface Probe {
@@ -137,6 +141,7 @@ export class Trainer implements Steppable {
   private readonly topicSet: Set<number> | undefined;
   private readonly identityInit: { s0: number; w0: number }[] | undefined;
   private identityMovedMax = 0;
+  private captureNext = false;
 
   constructor(
     readonly cfg: RunConfig,
@@ -218,7 +223,8 @@ export class Trainer implements Steppable {
       stepMs,
     };
     if (step % tr.evalEvery === 0 || last) rec.eval = this.lastEval = this.evaluateAll(false);
-    if (step === 1 || step % tr.captureEvery === 0 || last) rec.attention = this.captureAttention();
+    if (step === 1 || step % tr.captureEvery === 0 || last || this.captureNext) rec.attention = this.captureAttention();
+    this.captureNext = false;
     if (this.identityInit) rec.identity = this.identity();
     for (const f of this.afterStep) f(rec);
     const m = this.measures.take();
@@ -255,6 +261,10 @@ export class Trainer implements Steppable {
       out.topicAttention = this.model.topicAttention(splitAsBatch(this.data.test), (id) => set.has(id));
     }
     return out;
+  }
+
+  requestCapture(): void {
+    this.captureNext = true;
   }
 
   /** Attention maps of every probe sentence, now. */
@@ -336,8 +346,11 @@ export function nonFiniteReason(rec: StepRecord): string | undefined {
 /** What a TrainingLoop calls; it never waits on them. */
 export interface TrainHooks {
   onStep?(rec: StepRecord): void;
-  /** Called when the loop pauses itself or is paused (with the reason). */
-  onPaused?(step: number, reason: string): void;
+  /**
+   * Called when the loop pauses itself or is paused (with the reason), with the attention at
+   * that step when the step did not capture it (so a paused run shows the step it is at).
+   */
+  onPaused?(step: number, reason: string, attention?: AttentionMap[][]): void;
   onResumed?(step: number): void;
 }
 
@@ -360,6 +373,8 @@ export class TrainingLoop {
   private pendingSteps = 0;
   private wake: (() => void) | undefined;
   private pace: LoopPace = {};
+  /** The last step's record (a pause captures attention when it did not). */
+  private last: StepRecord | undefined;
   /** Pacing: steps done since `anchorAt` (reset when the pace changes or the loop resumes). */
   private anchorAt = 0;
   private anchorSteps = 0;
@@ -383,7 +398,8 @@ export class TrainingLoop {
   pause(reason = 'paused'): void {
     if (this.paused || this.stopped) return;
     this.paused = true;
-    this.hooks.onPaused?.(this.trainer.step, reason);
+    const attention = this.last && !this.last.attention ? this.trainer.captureAttention?.() : undefined;
+    this.hooks.onPaused?.(this.trainer.step, reason, attention);
   }
 
   resume(): void {
@@ -461,8 +477,11 @@ export class TrainingLoop {
         continue;
       }
       const single = this.paused;
-      if (single) this.pendingSteps--;
-      const rec = this.trainer.trainStep();
+      if (single) {
+        this.pendingSteps--;
+        this.trainer.requestCapture?.();
+      }
+      const rec = (this.last = this.trainer.trainStep());
       this.hooks.onStep?.(rec);
       const bad = nonFiniteReason(rec);
       if (bad !== undefined) this.pause(bad);

@@ -16,6 +16,7 @@ import { PROTOCOL_VERSION, type HostToWebview } from '../../src/protocol/message
 import { isTrainerToHost } from '../../src/protocol/guards';
 import { RunManager, type Run } from '../../src/runs/runManager';
 import { RunProcess } from '../../src/runs/runProcess';
+import { openRun } from '../../src/runs/store';
 
 // Tests run from out/test/unit/.
 const TRAINER = path.resolve(__dirname, '../../../dist/trainer.js');
@@ -337,4 +338,37 @@ test('a pace over the real channel: launched at 50 steps/s it trains about that 
   assert.equal(await run.finished, 'stopped');
   off();
   assertContiguous(run);
+});
+
+test('a paused run shows the step it is at: the pause and every single step capture attention, in memory and in the run folder', async () => {
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-pause-capture-'));
+  const m = new RunManager({ trainerPath: TRAINER, runsDir });
+  try {
+    const config = longConfig();
+    config.training.captureEvery = 1000; // far apart: a pause lands between two captures
+    const run = m.launch({ config, baseDir });
+    await until(() => run.history.length >= 30, '30 steps');
+    run.pause();
+    await until(() => run.status === 'paused', 'paused');
+    const at = run.step;
+    assert.ok(at % 1000 !== 0 && at !== 1, `paused at step ${at}, not a scheduled capture`);
+    await until(() => run.history.latestAttention()?.step === at, `the frame of step ${at}`);
+    for (let i = 1; i <= 3; i++) {
+      run.stepOnce();
+      await until(() => run.history.latestAttention()?.step === at + i, `the frame of single step ${at + i}`);
+    }
+    assert.equal(run.history.length, at + 3);
+    const snap = run.snapshot();
+    assert.deepEqual(snap.attentionSteps.slice(-4), [at, at + 1, at + 2, at + 3]);
+    assert.equal(snap.latestAttention?.step, at + 3);
+    run.stop();
+    assert.equal(await run.finished, 'stopped');
+    const stored = openRun(run.dir!);
+    assert.deepEqual(stored.problems, []);
+    assert.deepEqual(stored.attentionSteps.slice(-4), [at, at + 1, at + 2, at + 3]);
+    assert.equal(stored.readAttention(at)?.step, at, 'the pause frame reads back from the folder');
+  } finally {
+    m.disposeAll();
+    fs.rmSync(runsDir, { recursive: true, force: true });
+  }
 });
