@@ -259,7 +259,7 @@ test('C4. zoom redraws a step range from the full data; a 1,000,000-step run kee
       }
       return { n: count, step, loss, trainAccuracy: acc, gradNorms: g, weightNorms: g.slice() };
     };
-    for (let k = 0; k < 100; k++) window.postMessage({ type: 'stepsAppended', runId, scalars: chunk(11 + k * 10_000, 10_000, 777_777), evals: [], attentionSteps: [], identity: [] }, '*');
+    for (let k = 0; k < 100; k++) window.postMessage({ type: 'stepsAppended', runId, scalars: chunk(11 + k * 10_000, 10_000, 777_777), evals: [], attentionSteps: [], identity: [], measures: { series: [], matrices: [], events: [] } }, '*');
     await new Promise((res) => setTimeout(res, 0));
     await al.nextRender();
     const full = al.chartData('loss')?.[0];

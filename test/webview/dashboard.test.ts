@@ -420,13 +420,13 @@ test('6. min/max decimation keeps a one-step spike in a million steps, ≤ 2 poi
     };
     const t0 = performance.now();
     // 100 messages of 10,000 steps each, as fast as they come.
-    for (let k = 0; k < 100; k++) window.postMessage({ type: 'stepsAppended', runId, scalars: chunk(11 + k * 10_000, 10_000, 777_777), evals: [], attentionSteps: [], identity: [] }, '*');
+    for (let k = 0; k < 100; k++) window.postMessage({ type: 'stepsAppended', runId, scalars: chunk(11 + k * 10_000, 10_000, 777_777), evals: [], attentionSteps: [], identity: [], measures: { series: [], matrices: [], events: [] } }, '*');
     await new Promise((r) => setTimeout(r, 0));
     const r0 = al.renders;
     await al.nextRender();
     const t1 = performance.now();
     // One more repaint of the full million-step charts, timed alone.
-    window.postMessage({ type: 'stepsAppended', runId, scalars: chunk(1_000_011, 10, -1), evals: [], attentionSteps: [], identity: [] }, '*');
+    window.postMessage({ type: 'stepsAppended', runId, scalars: chunk(1_000_011, 10, -1), evals: [], attentionSteps: [], identity: [], measures: { series: [], matrices: [], events: [] } }, '*');
     await new Promise((r) => setTimeout(r, 0));
     const t2 = performance.now();
     al.flush();
