@@ -4,14 +4,14 @@
  * run, many charts) the next one waits about its cost again, so the page stays responsive.
  */
 
-/** View-level dirty bits, above the store's Changed flags (which use bits 0–7). */
+/** View-level dirty bits, above the store's Changed flags (which use bits 0–8). */
 export const Dirty = {
-  Theme: 1 << 8,
+  Theme: 1 << 9,
   /** A view choice changed (probe, layer, focused head, scale, scrubber). */
-  View: 1 << 9,
+  View: 1 << 10,
   /** A chart or heatmap container changed size. */
-  Size: 1 << 10,
-  All: 0x7ff,
+  Size: 1 << 11,
+  All: 0xfff,
 } as const;
 
 export class FrameScheduler {

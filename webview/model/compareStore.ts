@@ -5,7 +5,7 @@
  * Derives what the view needs across runs: the shared scrubber's stops (the union of every
  * run's attention steps), each run's frame at or before a scrubbed step, the step range of
  * all runs, and which runs the legend hides. Each run's store keeps its total gradient norm,
- * the only one drawn here, instead of every group's.
+ * the only one drawn here, instead of every group's, and its declared measurements.
  */
 import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type { AttentionFrame, ConfigDifference, HostToWebview, RunInfo } from '../../src/protocol/messages';
@@ -145,7 +145,7 @@ export class CompareStore {
         this.configDiff = msg.configDiff;
         for (const id of [...this.hidden]) if (!this.byId.has(id)) this.hidden.delete(id);
         this.recomputeStops();
-        const changed = Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals | Changed.Attention | Changed.Identity;
+        const changed = Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals | Changed.Attention | Changed.Identity | Changed.Measures;
         return warnings.length > 0 ? { changed, warning: warnings.join('; ') } : { changed };
       }
       case 'snapshot': {
@@ -207,19 +207,15 @@ export class CompareStore {
     return { step: at, frame: at === undefined ? undefined : s.frameAt(at) };
   }
 
-  /** First and last step held over all runs (or only the visible ones); NaN when none. */
+  /** First and last step held over all runs (or only the visible ones): scalars, evaluations and measurement series; NaN when none. */
   stepRange(visibleOnly = false): { x0: number; x1: number } {
     let x0 = Infinity;
     let x1 = -Infinity;
     for (const r of visibleOnly ? this.visibleRuns : this.runs) {
-      if (r.step.length > 0) {
-        x0 = Math.min(x0, r.step.at(0));
-        x1 = Math.max(x1, r.step.last);
-      }
-      if (r.evals.length > 0) {
-        x0 = Math.min(x0, r.evals.step.at(0));
-        x1 = Math.max(x1, r.evals.step.last);
-      }
+      const range = r.stepRange();
+      if (!Number.isFinite(range.x0)) continue;
+      x0 = Math.min(x0, range.x0);
+      x1 = Math.max(x1, range.x1);
     }
     return Number.isFinite(x0) ? { x0, x1 } : { x0: NaN, x1: NaN };
   }

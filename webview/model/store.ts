@@ -1,9 +1,9 @@
 /**
  * The webview's copy of one run: applies the host's snapshot / stepsAppended /
  * statusChanged / attentionLoaded messages (already accepted by the protocol guard) and
- * keeps every per-step series in growable typed arrays. No DOM: renderers read from it and
- * repaint what `apply` reports as changed. The host is the source of truth; a new snapshot
- * replaces everything.
+ * keeps every per-step series in growable typed arrays, and every declared measurement in a
+ * MeasureStore. No DOM: renderers read from it and repaint what `apply` reports as changed.
+ * The host is the source of truth; a new snapshot replaces everything.
  */
 import { assertNever, PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type {
@@ -17,6 +17,7 @@ import type {
   ScalarChunk,
 } from '../../src/protocol/messages';
 import { copyProbes } from '../../src/protocol/steps';
+import { MeasureStore } from './measures';
 import { Series } from './series';
 
 /** Bit flags: what an applied message changed. */
@@ -34,6 +35,8 @@ export const Changed = {
   Loaded: 64,
   /** The host reported a protocol mismatch or sent a snapshot of another version. */
   Error: 128,
+  /** Declared measurements' values (series, groups, matrices, events) or their declarations. */
+  Measures: 256,
 } as const;
 
 export interface ApplyResult {
@@ -121,6 +124,8 @@ export class RunStore {
   latestAttention: AttentionFrame | undefined;
   /** Identity points (Lu runs), increasing step, at most MAX_IDENTITY_POINTS. */
   identity: IdentityPoint[] = [];
+  /** The run's declared measurements (RunInfo.measures) and their values. */
+  readonly measures = new MeasureStore();
   /** Highest step heard of (scalars or status). */
   lastStep = 0;
   /** Bumped on every change of the matching part; renderers compare to skip work. */
@@ -152,6 +157,22 @@ export class RunStore {
   /** Is the run over (no more steps will come)? */
   get finished(): boolean {
     return this.status === 'completed' || this.status === 'stopped' || this.status === 'failed';
+  }
+
+  /** First and last step of what the step-axis charts draw: scalars, evaluations and measurement series (NaN, NaN when none). */
+  stepRange(): { x0: number; x1: number } {
+    let x0 = Infinity;
+    let x1 = -Infinity;
+    const take = (a: number, b: number): void => {
+      if (!Number.isFinite(a) || !Number.isFinite(b)) return;
+      x0 = Math.min(x0, a);
+      x1 = Math.max(x1, b);
+    };
+    if (this.step.length > 0) take(this.step.at(0), this.step.last);
+    if (this.evals.length > 0) take(this.evals.step.at(0), this.evals.step.last);
+    const m = this.measures.seriesRange();
+    take(m.x0, m.x1);
+    return Number.isFinite(x0) ? { x0, x1 } : { x0: NaN, x1: NaN };
   }
 
   apply(msg: HostToWebview): ApplyResult {
@@ -192,7 +213,10 @@ export class RunStore {
         this.appendAttentionSteps(s.attentionSteps);
         this.latestAttention = s.latestAttention !== undefined ? ownFrame(s.latestAttention) : undefined;
         this.appendIdentity(s.identity);
-        return { changed: Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals | Changed.Attention | Changed.Identity };
+        this.measures.reset(s.info?.measures);
+        const m = this.measures.append(s.measures);
+        const changed = Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals | Changed.Attention | Changed.Identity | Changed.Measures;
+        return m.warning === undefined ? { changed } : { changed, warning: m.warning };
       }
       case 'stepsAppended': {
         if (this.runId === undefined || msg.runId !== this.runId) return { changed: Changed.None, warning: `stepsAppended for run ${msg.runId}, showing ${this.runId ?? 'none'}` };
@@ -200,8 +224,11 @@ export class RunStore {
         if (msg.info !== undefined) {
           this.info = msg.info;
           changed |= Changed.Run;
+          if (this.measures.declare(msg.info.measures)) changed |= Changed.Measures;
         }
-        const warning = this.appendScalars(msg.scalars);
+        const warnings: string[] = [];
+        const scalarWarning = this.appendScalars(msg.scalars);
+        if (scalarWarning !== undefined) warnings.push(scalarWarning);
         if (msg.scalars.n > 0) changed |= Changed.Scalars | Changed.Status;
         if (this.appendEvals(msg.evals)) changed |= Changed.Evals | Changed.Status;
         if (this.appendAttentionSteps(msg.attentionSteps)) changed |= Changed.Attention;
@@ -212,7 +239,10 @@ export class RunStore {
           changed |= Changed.Attention;
         }
         if (this.appendIdentity(msg.identity)) changed |= Changed.Identity;
-        return warning === undefined ? { changed } : { changed, warning };
+        const m = this.measures.append(msg.measures);
+        if (m.changed) changed |= Changed.Measures;
+        if (m.warning !== undefined) warnings.push(m.warning);
+        return warnings.length === 0 ? { changed } : { changed, warning: warnings.join('; ') };
       }
       case 'statusChanged': {
         if (this.runId === undefined || msg.runId !== this.runId) return { changed: Changed.None, warning: `statusChanged for run ${msg.runId}, showing ${this.runId ?? 'none'}` };
@@ -264,6 +294,7 @@ export class RunStore {
     this.attentionSteps = [];
     this.latestAttention = undefined;
     this.identity = [];
+    this.measures.reset(undefined);
     this.lastStep = 0;
     this.frames.clear();
   }
