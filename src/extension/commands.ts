@@ -160,7 +160,7 @@ export class Commands extends Disposable {
     const qp = vscode.window.createQuickPick<Item>();
     qp.items = items;
     qp.title = paused ? `${PREFIX}: Launch Run (Paused)` : `${PREFIX}: Launch Run`;
-    qp.placeholder = paused ? 'Choose an experiment to launch paused' : 'Choose an experiment to train (the pause button launches it paused)';
+    qp.placeholder = paused ? 'Choose an experiment to launch paused' : 'Choose an experiment to train';
     qp.matchOnDetail = true;
     const chosen = await new Promise<{ item: Item; paused: boolean } | undefined>((resolve) => {
       qp.onDidAccept(() => resolve(qp.selectedItems[0] ? { item: qp.selectedItems[0], paused } : undefined));
