@@ -4,36 +4,29 @@
  * freed; no weight norms (never drawn); with `gradNorms: 'total'` (the compare view) the total
  * gradient norm instead of each group's. Chunks taken whole and row by row agree.
  */
-import { emptyMeasures } from '../../src/protocol/measures';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION, type HostToWebview, type RunInfo, type RunSnapshot, type ScalarChunk } from '../../src/protocol/messages';
 import { packForWebview } from '../../src/extension/post';
 import { RunStore } from '../../webview/model/store';
+import { attentionFrame, scalarChunk, snapshot as snapshotOf, stepsAppended } from '../fixtures/messages';
 
 const G = 3;
 const info: RunInfo = { name: 'mem', modelKind: 'lu', groups: ['a', 'b', 'c'], totalSteps: 100, stepsPerEpoch: 1, classes: ['x'], probes: [{ tokens: ['t0', 't1'], label: 0 }], topicWords: ['t1'], m: 1, config: {} };
 
+/** (n, G): group g of step s is s + g, and group 2 of step 5 is NaN (left out of the total). */
 function chunk(from: number, to: number): ScalarChunk {
-  const n = to - from + 1;
-  const step = Float64Array.from({ length: n }, (_, i) => from + i);
-  // (n, G): group g of step s is s + g, and group 2 of step 5 is NaN (left out of the total).
-  const gradNorms = Float64Array.from({ length: n * G }, (_, k) => ((from + Math.floor(k / G)) === 5 && k % G === 2 ? NaN : from + Math.floor(k / G) + (k % G)));
-  return { n, step, loss: step.map((s) => 1 / s), trainAccuracy: step.map(() => 0.5), gradNorms, weightNorms: gradNorms.map((v) => -v) };
+  return scalarChunk(from, to, { groups: G, gradNorm: (s, g) => (s === 5 && g === 2 ? NaN : s + g) });
 }
 
 function snapshot(upTo: number): RunSnapshot {
-  return {
-    runId: 'r',
-    status: 'running',
+  return snapshotOf({
     info,
     scalars: chunk(1, upTo),
-    evals: [],
     attentionSteps: [upTo],
-    latestAttention: { step: upTo, probes: [[{ layer: 0, head: 0, stage: 'weights', rows: 1, cols: 2, data: Float32Array.of(0.25, 0.75) }]] },
+    latestAttention: attentionFrame(upTo),
     identity: [{ step: upTo, score: Float64Array.of(1), measured: Float64Array.of(2), theory: Float64Array.of(2), relError: Float64Array.of(0) }],
-    measures: emptyMeasures(),
-  };
+  });
 }
 
 test('nothing the store keeps is a view into the message it came from (as the host packs it)', () => {
@@ -48,7 +41,7 @@ test('nothing the store keeps is a view into the message it came from (as the ho
   assert.deepEqual(Array.from(st.latestAttention!.probes[0]![0]!.data), [0.25, 0.75]);
   assert.deepEqual(Array.from(st.identity[0]!.measured), [2]);
   // An update's latest frame and a scrubbed frame: copies too.
-  const upd = packForWebview({ type: 'stepsAppended', runId: 'r', scalars: chunk(11, 12), evals: [], attentionSteps: [12], latestAttention: { step: 12, probes: [[{ layer: 0, head: 0, stage: 'weights', rows: 1, cols: 2, data: Float32Array.of(0.5, 0.5) }]] }, identity: [], measures: emptyMeasures() }) as Extract<HostToWebview, { type: 'stepsAppended' }>;
+  const upd = packForWebview(stepsAppended({ scalars: chunk(11, 12), attentionSteps: [12], latestAttention: attentionFrame(12, [0.5, 0.5]) })) as Extract<HostToWebview, { type: 'stepsAppended' }>;
   st.apply(upd);
   assert.notEqual(st.latestAttention!.probes[0]![0]!.data.buffer, upd.scalars.step.buffer);
   const loaded = packForWebview({ type: 'attentionLoaded', runId: 'r', frame: { step: 10, probes: [[{ layer: 0, head: 0, stage: 'weights', rows: 1, cols: 2, data: Float32Array.of(0.1, 0.9) }]] } }) as Extract<HostToWebview, { type: 'attentionLoaded' }>;
@@ -64,8 +57,8 @@ test("gradNorms: 'total' keeps √Σ_g gradNorm² per step (non-finite groups le
   for (const st of [total, groups]) {
     st.apply({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot: snapshot(6) });
     // Overlapping (row by row: steps 5, 6 skipped) and then a fresh chunk (whole).
-    st.apply({ type: 'stepsAppended', runId: 'r', scalars: chunk(5, 9), evals: [], attentionSteps: [], identity: [], measures: emptyMeasures() });
-    st.apply({ type: 'stepsAppended', runId: 'r', scalars: chunk(10, 12), evals: [], attentionSteps: [], identity: [], measures: emptyMeasures() });
+    st.apply(stepsAppended({ scalars: chunk(5, 9) }));
+    st.apply(stepsAppended({ scalars: chunk(10, 12) }));
   }
   assert.deepEqual(Array.from(total.step.values), Array.from({ length: 12 }, (_, i) => i + 1));
   assert.deepEqual(Array.from(groups.step.values), Array.from(total.step.values));
@@ -79,7 +72,7 @@ test("gradNorms: 'total' keeps √Σ_g gradNorm² per step (non-finite groups le
   assert.equal(groups.gradTotal.length, 0);
   // A chunk with another group count is dropped with a warning.
   const bad = { ...chunk(13, 13), gradNorms: Float64Array.of(1, 2), weightNorms: Float64Array.of(1, 2) };
-  const r = total.apply({ type: 'stepsAppended', runId: 'r', scalars: bad, evals: [], attentionSteps: [], identity: [], measures: emptyMeasures() });
+  const r = total.apply(stepsAppended({ scalars: bad }));
   assert.match(r.warning ?? '', /2 norm groups, the run 3/);
   assert.equal(total.step.length, 12);
 });

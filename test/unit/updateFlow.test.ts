@@ -2,45 +2,28 @@
  * Flow control between the host and a page (UpdateFlow): at most `window` updates unanswered,
  * the rest merged into one that carries every step; the guard of the page's answer.
  */
-import { emptyMeasures } from '../../src/protocol/measures';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AttentionFrame, IdentityPoint } from '../../src/protocol/messages';
 import { isHostToWebview, isWebviewToHost } from '../../src/protocol/guards';
 import { LIVE_IDENTITY_POINTS, type StepsAppended } from '../../src/runs/runHistory';
 import { mergeStepsAppended, UpdateFlow } from '../../src/runs/updateFlow';
+import { attentionFrame, identityPoint, scalarChunk, stepsAppended } from '../fixtures/messages';
 
 const G = 2;
 
-function frame(step: number): AttentionFrame {
-  return { step, probes: [[{ layer: 0, head: 0, stage: 'weights', rows: 1, cols: 2, data: new Float32Array([0.25, 0.75]) }]] };
-}
-
-function idPoint(step: number): IdentityPoint {
-  const v = new Float64Array([step]);
-  return { step, score: v, measured: v, theory: v, relError: v };
-}
+const frame = (step: number) => attentionFrame(step);
+const idPoint = (step: number) => identityPoint(step);
 
 /** An update of steps [from, to], with an eval every 10 steps, a frame at `to`, an identity point per step. */
 function update(from: number, to: number): StepsAppended {
   const steps = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  const col = (f: (s: number) => number) => Float64Array.from(steps, f);
-  return {
-    type: 'stepsAppended',
-    runId: 'r',
-    scalars: {
-      n: steps.length,
-      step: col((s) => s),
-      loss: col((s) => 1 / s),
-      trainAccuracy: col(() => 1),
-      gradNorms: Float64Array.from({ length: steps.length * G }, (_, i) => steps[Math.floor(i / G)]! + (i % G) / 10),
-      weightNorms: Float64Array.from({ length: steps.length * G }, (_, i) => -steps[Math.floor(i / G)]!),
-    },
+  return stepsAppended({
+    scalars: scalarChunk(from, to, { groups: G, trainAccuracy: () => 1, weightNorm: (s) => -s }),
     evals: steps.filter((s) => s % 10 === 0).map((step) => ({ step, validationLoss: 1, validationAccuracy: 1, testLoss: 1, testAccuracy: 1 })),
     attentionSteps: [to],
     latestAttention: frame(to),
-    identity: steps.map(idPoint), measures: emptyMeasures(),
-  };
+    identity: steps.map(idPoint),
+  });
 }
 
 test('merging updates keeps every step, eval and capture in order; the latest frame; identity subsampled with the latest', () => {
