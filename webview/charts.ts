@@ -3,6 +3,7 @@
  * decimates every series to min/max per pixel column, so a million-step run draws at most
  * 2 × width points per line and a spike is never hidden. The decimation reads an incremental
  * min/max index (MinMaxIndex), so its cost follows the chart's width, not the run's length.
+ * Every chart also draws the run's event markers (markers.ts) that `setMarkers` gives it.
  */
 import {
   Chart,
@@ -19,6 +20,8 @@ import {
   type ChartOptions,
 } from 'chart.js';
 import { MinMaxIndex, type Decimated } from './model/decimate';
+import type { DrawnMarker } from './model/measures';
+import { markerPlugin } from './markers';
 import type { Theme } from './theme';
 
 // Title: hidden on the page (the card has one), drawn into exported images (exportImage.ts).
@@ -37,7 +40,8 @@ export interface LineSpec {
   source: () => LineSource;
   /** Sparse series (evaluations): draw its points too. */
   points?: boolean;
-  dash?: boolean;
+  /** Dashed ([4, 3]), or a dash pattern of its own. */
+  dash?: boolean | number[];
 }
 
 /**
@@ -58,6 +62,8 @@ export interface SeriesChartOptions {
   log?: boolean;
   yMin?: number;
   yMax?: number;
+  /** The y axis title (a unit), when there is one. */
+  yTitle?: string;
   legend?: boolean;
   /** Called when Chart.js resized the canvas: the bucket count changed. */
   onResize?: () => void;
@@ -97,12 +103,16 @@ export class SeriesChart {
   private lines: { index: MinMaxIndex; drawn: string }[] = [];
   /** Point objects reused across updates, one pool per line (Chart.js reads them as parsed data). */
   private readonly pools: Point[][] = [];
+  /** The event markers drawn with the lines. */
+  private markers: readonly DrawnMarker[] = [];
 
   constructor(
     canvas: HTMLCanvasElement,
     private readonly opts: SeriesChartOptions,
     theme: Theme,
   ) {
+    const bounds = { ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) };
+    const yTitle = opts.yTitle !== undefined && opts.yTitle !== '' ? { title: { display: true, text: opts.yTitle } } : {};
     const options: ChartOptions<'line'> = {
       animation: false,
       parsing: false,
@@ -131,8 +141,10 @@ export class SeriesChart {
                   const kept = all.filter((t, i) => logTick(t.value, i, all) !== '');
                   if (kept.length >= 2) scale.ticks = kept;
                 },
+                ...bounds,
+                ...yTitle,
               }
-            : { type: 'linear', ticks: { sampleSize: 6, maxTicksLimit: 6 }, ...(opts.yMin !== undefined ? { min: opts.yMin } : {}), ...(opts.yMax !== undefined ? { max: opts.yMax } : {}) },
+            : { type: 'linear', ticks: { sampleSize: 6, maxTicksLimit: 6 }, ...bounds, ...yTitle },
       },
       plugins: {
         legend: { display: opts.legend !== false, labels: { boxWidth: 10, boxHeight: 2 } },
@@ -141,7 +153,7 @@ export class SeriesChart {
       },
       onResize: () => opts.onResize?.(),
     };
-    const config: ChartConfiguration<'line', Point[]> = { type: 'line', data: { datasets: [] }, options };
+    const config: ChartConfiguration<'line', Point[]> = { type: 'line', data: { datasets: [] }, options, plugins: [markerPlugin(() => this.markers)] };
     this.chart = new Chart(canvas, config);
     this.applyTheme(theme);
   }
@@ -155,8 +167,18 @@ export class SeriesChart {
       borderColor: s.color(theme),
       backgroundColor: s.color(theme),
       pointRadius: s.points === true ? 2 : 0,
-      borderDash: s.dash === true ? [4, 3] : [],
+      borderDash: Array.isArray(s.dash) ? s.dash : s.dash === true ? [4, 3] : [],
     }));
+  }
+
+  /** The event markers to draw (from the next update on). */
+  setMarkers(markers: readonly DrawnMarker[]): void {
+    this.markers = markers;
+  }
+
+  /** The markers drawn (for the test hooks). */
+  get drawnMarkers(): readonly DrawnMarker[] {
+    return this.markers;
   }
 
   /** Re-decimate every line over [xMin, xMax] and redraw once. */

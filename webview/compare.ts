@@ -3,24 +3,30 @@
  * and gradient-norm curves overlaid (one colour per run, aligned by step, a legend that
  * toggles runs, a zoomable step range decimated from the full data), the config fields that
  * differ, one heatmap per run of the same probe driven by one shared scrubber, and for Lu runs
- * their identity error and topic attention in one table. Messages only update the
+ * their identity error and topic attention in one table. Declared measurements too: a chart
+ * per series card with every run's lines, each matrix of every run side by side, and every
+ * run's events as markers (in its colour) on every step chart. Messages only update the
  * CompareStore and mark parts dirty; one animation frame repaints them.
  */
-import type { AttentionFrame, HostToWebview } from '../src/protocol/messages';
+import type { AttentionFrame, HostToWebview, MeasureDecl } from '../src/protocol/messages';
 import { scaleForStage } from './model/colorRamp';
 import { CompareStore, luProbeGrid, luRow, rangeIndices } from './model/compareStore';
 import { encoderLayer, layersOf, STAGE_LABEL } from './model/layout';
+import { cardsKey, eventMarkers, matrixPaintValues, matrixScale, matrixStepNote, mergeCards, mergeMatrices, seriesCards, StepCursor, styleMarkers, type DrawnMarker, type SeriesCard } from './model/measures';
 import { Scrubber } from './model/scrubber';
 import { Changed, RunStore } from './model/store';
-import { applyChartDefaults, SeriesChart, type LineSource, type LineSpec } from './charts';
-import { button, cardSide, exportButton, select, setDisabled } from './controls';
+import { SeriesChart, type LineSource, type LineSpec } from './charts';
+import { chartCard } from './cards';
+import { button, exportButton, select, setDisabled } from './controls';
 import type { WebviewHost } from './dashboard';
 import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
-import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip } from './heatmap';
+import { EncoderHeatmaps, Legend, LuHeatmap, MatrixHeatmap, Tooltip } from './heatmap';
 import { canvasPng, chartImage, heatImage } from './exportImage';
-import type { ChartSeriesData, HeatmapInfo, ViewHooks } from './hooks';
+import { followTheme } from './followTheme';
+import { markerInfo, type ChartSeriesData, type HeatmapInfo, type MarkerInfo, type MatrixInfo, type ViewHooks } from './hooks';
+import { cardConvention, cardLineSource, fileSafe, MatrixCard } from './measureCards';
 import { Dirty, FrameScheduler } from './scheduler';
-import { readTheme, watchTheme, type Theme } from './theme';
+import type { Theme } from './theme';
 
 /** A requestAttention without reply for this long may be sent again. */
 const REQUEST_TIMEOUT_MS = 3000;
@@ -36,6 +42,8 @@ export interface CompareViewState {
   step?: number;
   zoom?: { x0: number; x1: number };
   hidden: string[];
+  /** The step the matrix cards show (absent: live). */
+  measureStep?: number;
 }
 
 const nat = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
@@ -49,6 +57,7 @@ export function parseCompareState(v: unknown): CompareViewState {
   if (nat(o['head'])) s.head = o['head'];
   if (typeof o['live'] === 'boolean') s.live = o['live'];
   if (nat(o['step'])) s.step = o['step'];
+  if (nat(o['measureStep'])) s.measureStep = o['measureStep'];
   const z = o['zoom'];
   if (typeof z === 'object' && z !== null) {
     const x0 = (z as Record<string, unknown>)['x0'];
@@ -61,14 +70,9 @@ export function parseCompareState(v: unknown): CompareViewState {
 
 const colourClass = (i: number): string => `al-run-c${i % RUN_COLOURS}`;
 
-/** A chart's card: title, its Save PNG button (`onExport`), the canvas and the zoom band over it. */
-function chartCard(title: string, cls: string, what: string, onExport: () => Promise<void>): { el: HTMLElement; canvas: HTMLCanvasElement; box: HTMLElement; band: HTMLElement } {
-  const canvas = h('canvas', 'al-chart-canvas');
-  const band = h('div', 'al-zoom-band', { hidden: true });
-  const box = h('div', 'al-chart-box', {}, [canvas, band]);
-  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title]), cardSide([exportButton(what, '', onExport)])]), box]);
-  return { el, canvas, box, band };
-}
+/** How a card's lines of one run differ (each run has its colour): solid, dashed, dotted, dash-dot … */
+const LINE_DASHES: readonly number[][] = [[], [5, 3], [1, 2], [6, 2, 1, 2]];
+const DASH_GLYPHS = ['───', '╌╌╌', '┈┈┈', '─·─'];
 
 /** One run's heatmap in the side-by-side row. */
 interface Panel {
@@ -92,6 +96,28 @@ interface Requests {
 }
 
 type Chart = { name: 'loss' | 'accuracy' | 'gradients'; chart: SeriesChart; series: (s: RunStore) => { xs: Float64Array; ys: Float64Array; n: number } };
+
+/** A declared series card across the runs: each run's own card (undefined without one) and, per dataset, its run. */
+interface MeasureChart {
+  card: SeriesCard;
+  perRun: (SeriesCard | undefined)[];
+  chart: SeriesChart;
+  el: HTMLElement;
+  runOf: string[];
+}
+
+/** One run's side of a matrix card. */
+interface MatrixRunPanel {
+  runId: string;
+  decl: MeasureDecl | undefined;
+  el: HTMLElement;
+  nameEl: HTMLElement;
+  stepEl: HTMLElement;
+  heat: MatrixHeatmap;
+  shown: number | undefined;
+  /** What it was painted with: the matrix's run epoch, step and colour scale; 'none' when cleared (a repaint of the same is skipped). */
+  painted: string | undefined;
+}
 
 export class CompareView {
   readonly store = new CompareStore();
@@ -128,21 +154,34 @@ export class CompareView {
   private readonly configNote = h('p', 'al-card-note al-cmp-config-note');
   private readonly luCard: HTMLElement;
   private readonly luTable = h('table', 'al-table al-cmp-lu-table');
+  private readonly attentionEl: HTMLElement;
+
+  // Declared measurements.
+  private readonly chartsEl: HTMLElement;
+  private readonly matricesEl = h('div', 'al-matrices', { hidden: true });
+  private measureCharts: MeasureChart[] = [];
+  private matrixCards: { decl: MeasureDecl; card: MatrixCard; panels: MatrixRunPanel[] }[] = [];
+  private measureKey = '';
+  private measureDecls: readonly (readonly MeasureDecl[])[] = [];
+  private readonly cursor = new StepCursor();
+  private markers: DrawnMarker[] = [];
+  private markersKey = '';
+  private readonly chartObjects: Record<string, unknown> = {};
 
   constructor(
     root: HTMLElement,
     private readonly host: WebviewHost,
   ) {
-    this.theme = readTheme();
-    applyChartDefaults(this.theme);
+    this.theme = followTheme(this.scheduler, (t) => (this.theme = t), { charts: true }).theme;
     this.vs = parseCompareState(host.getState());
     for (const id of this.vs.hidden) this.store.hidden.add(id);
 
     const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
     const exportChart = (name: 'loss' | 'accuracy' | 'gradients', title: string) => (): Promise<void> => this.exportChart(name, title);
-    const lossCard = chartCard('Loss (train)', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss (train)'));
-    const accCard = chartCard('Accuracy (train)', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy (train)'));
-    const gradCard = chartCard('Gradient norm, all groups (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradients', 'Gradient norm, all groups'));
+    const zoom = { zoom: true };
+    const lossCard = chartCard('Loss (train)', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss (train)'), zoom);
+    const accCard = chartCard('Accuracy (train)', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy (train)'), zoom);
+    const gradCard = chartCard('Gradient norm, all groups (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradients', 'Gradient norm, all groups'), zoom);
     this.charts = [
       { name: 'loss', chart: new SeriesChart(lossCard.canvas, { onResize, legend: false }, this.theme), series: (s) => ({ xs: s.step.values, ys: s.loss.values, n: s.step.length }) },
       { name: 'accuracy', chart: new SeriesChart(accCard.canvas, { yMin: 0, yMax: 1, onResize, legend: false }, this.theme), series: (s) => ({ xs: s.step.values, ys: s.trainAccuracy.values, n: s.step.length }) },
@@ -161,6 +200,7 @@ export class CompareView {
       [gradCard, this.charts[2]],
     ] as const)
       if (c !== undefined) this.dragZoom(card.box, card.canvas, card.band, c.chart);
+    for (const c of this.charts) this.chartObjects[c.name] = c.chart.chart;
 
     this.zoomReset = button('Reset zoom', 'al-zoom-reset', () => this.setZoom(undefined), true);
     const applyInputs = (): void => {
@@ -198,29 +238,18 @@ export class CompareView {
       this.zoomReset,
       this.zoomNote,
     ]);
-    const attention = h('section', 'al-card al-attention al-cmp-attention', { 'aria-label': 'Attention' }, [
+    const attention = (this.attentionEl = h('section', 'al-card al-attention al-cmp-attention', { 'aria-label': 'Attention' }, [
       h('div', 'al-attn-head', {}, [h('h2', 'al-card-title', {}, ['Attention, same probe, every run']), h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.headSel.el])]),
       this.probeNote,
       h('div', 'al-scrubber', {}, [this.range, this.scrubLabel, this.liveBtn]),
       this.heatLegend.el,
       this.panelsEl,
-    ]);
+    ]));
     const configCard = h('section', 'al-card al-cmp-config', { 'aria-label': 'Config differences' }, [h('h2', 'al-card-title', {}, ['Config fields that differ']), this.configNote, h('div', 'al-table-wrap', {}, [this.configTable])]);
     this.luCard = h('section', 'al-card al-cmp-lu', { 'aria-label': 'Lu runs', hidden: true }, [h('h2', 'al-card-title', {}, ['Lu runs: identity and topic attention']), h('div', 'al-table-wrap', {}, [this.luTable])]);
-    this.content = h('main', 'al-content al-compare', { hidden: true }, [
-      zoomBar,
-      h('div', 'al-charts', {}, [lossCard.el, accCard.el, gradCard.el]),
-      configCard,
-      this.luCard,
-      attention,
-    ]);
+    this.chartsEl = h('div', 'al-charts', {}, [lossCard.el, accCard.el, gradCard.el]);
+    this.content = h('main', 'al-content al-compare', { hidden: true }, [zoomBar, this.chartsEl, this.matricesEl, configCard, this.luCard, attention]);
     root.replaceChildren(header, this.banner, this.empty, this.content);
-
-    watchTheme(() => {
-      this.theme = readTheme();
-      applyChartDefaults(this.theme);
-      this.scheduler.invalidate(Dirty.Theme);
-    });
     this.scheduler.invalidate(Dirty.All);
   }
 
@@ -248,6 +277,9 @@ export class CompareView {
     this.vs = { ...this.vs, live: s.live, hidden: [...this.store.hidden] };
     if (s.step !== undefined) this.vs.step = s.step;
     else delete this.vs.step;
+    const m = this.cursor.step;
+    if (m !== undefined) this.vs.measureStep = m;
+    else delete this.vs.measureStep;
     this.host.setState(this.vs);
   }
 
@@ -313,6 +345,7 @@ export class CompareView {
     this.requests.clear();
     for (const id of this.store.runIds) this.requests.set(id, { wanted: undefined, inflight: undefined, alias: new Map() });
     this.scrub.restore({ live: this.vs.live, step: this.vs.step });
+    this.cursor.restore(this.vs.measureStep);
     this.buildPanels();
     this.saveState();
     if (!this.scrub.live) this.wantAll();
@@ -399,9 +432,12 @@ export class CompareView {
     setHidden(this.banner, st.protocolError === undefined);
     setText(this.banner, st.protocolError ?? '');
     if (!has) return;
-    if ((d & (Changed.Run | Dirty.Theme)) !== 0) this.setupCharts();
+    const rebuilt = (d & (Changed.Run | Changed.Measures)) !== 0 && this.syncMeasureCards();
+    if (rebuilt || (d & (Changed.Run | Dirty.Theme)) !== 0) this.setupCharts();
     if ((d & (Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals | Dirty.View)) !== 0) this.renderLegend(d);
-    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Dirty.Size | Dirty.Theme | Dirty.View)) !== 0) this.renderCharts();
+    if ((d & (Changed.Run | Changed.Measures | Dirty.Theme | Dirty.View)) !== 0) this.updateMarkers(rebuilt || (d & Dirty.Theme) !== 0);
+    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Changed.Measures | Dirty.Size | Dirty.Theme | Dirty.View)) !== 0) this.renderCharts();
+    if ((d & (Changed.Run | Changed.Measures | Changed.Scalars | Changed.Status | Dirty.View | Dirty.Theme)) !== 0) this.renderMatrices((d & (Changed.Run | Dirty.Theme)) !== 0);
     if ((d & Changed.Run) !== 0) this.renderConfig();
     if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Changed.Identity | Changed.Status)) !== 0) this.renderLuTable();
     if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
@@ -457,11 +493,30 @@ export class CompareView {
       c.chart.setLines(lines, this.theme);
       c.chart.applyTheme(this.theme);
     }
+    for (const mc of this.measureCharts) {
+      const lines: LineSpec[] = [];
+      mc.runOf = [];
+      st.runs.forEach((s, i) => {
+        const card = mc.perRun[i];
+        if (card === undefined) return;
+        card.lines.forEach((l, k) => {
+          lines.push({
+            label: card.lines.length > 1 ? `${this.runName(s)} · ${l.label}` : this.runName(s),
+            color: (t: Theme) => t.series[i % RUN_COLOURS] as string,
+            dash: LINE_DASHES[k % LINE_DASHES.length] as number[],
+            source: () => this.visibleRange(s, cardLineSource(s.measures, card, k)),
+          });
+          mc.runOf.push(s.runId ?? '');
+        });
+      });
+      mc.chart.setLines(lines, this.theme);
+      mc.chart.applyTheme(this.theme);
+    }
   }
 
   /** The part of a run's series the chart decimates: all of it, or the zoomed range (±1 point); nothing when hidden. */
-  private visibleRange(s: RunStore, src: { xs: Float64Array; ys: Float64Array; n: number }): LineSource {
-    const all = { ...src, epoch: s.epoch };
+  private visibleRange(s: RunStore, src: { xs: ArrayLike<number>; ys: ArrayLike<number>; n: number; epoch?: unknown }): LineSource {
+    const all = { ...src, epoch: src.epoch ?? s.epoch };
     if (this.store.isHidden(s.runId ?? '')) return { ...all, from: 0, to: 0 };
     const z = this.vs.zoom;
     if (z === undefined) return all;
@@ -475,9 +530,13 @@ export class CompareView {
     const full = st.stepRange(true);
     const x0 = z?.x0 ?? full.x0;
     const x1 = z?.x1 ?? full.x1;
-    for (const c of this.charts) {
+    const charts: { chart: SeriesChart; runOf: (i: number) => string }[] = [
+      ...this.charts.map((c) => ({ chart: c.chart, runOf: (i: number) => st.runs[i]?.runId ?? '' })),
+      ...this.measureCharts.map((c) => ({ chart: c.chart, runOf: (i: number) => c.runOf[i] ?? '' })),
+    ];
+    for (const c of charts) {
       c.chart.chart.data.datasets.forEach((ds, i) => {
-        ds.hidden = st.isHidden(st.runs[i]?.runId ?? '');
+        ds.hidden = st.isHidden(c.runOf(i));
       });
       const w = c.chart.chart.chartArea?.width;
       c.chart.update(x0, x1);
@@ -491,6 +550,142 @@ export class CompareView {
     this.zoomTo.placeholder = Number.isFinite(full.x1) ? String(full.x1) : '';
     setDisabled(this.zoomReset, z === undefined);
     setText(this.zoomNote, z !== undefined ? `zoomed: steps ${formatInt(z.x0)} – ${formatInt(z.x1)} (double-click a chart to reset)` : 'drag across a chart to zoom');
+  }
+
+  // ─── declared measurements ──────────────────────────────────────────────────────────
+
+  /** (Re)build the measurement cards when the runs' declarations call for other ones. Returns whether it did. */
+  private syncMeasureCards(): boolean {
+    const st = this.store;
+    // Declarations are replaced, never changed in place: the same arrays need no look.
+    const decls = st.runs.map((s) => s.measures.decls);
+    if (decls.length === this.measureDecls.length && decls.every((d, i) => d === this.measureDecls[i])) return false;
+    this.measureDecls = decls;
+    const key = JSON.stringify(st.runs.map((s) => [s.runId, cardsKey(s.measures.decls)]));
+    if (key === this.measureKey) return false;
+    this.measureKey = key;
+    for (const c of this.measureCharts) {
+      c.chart.destroy();
+      c.el.remove();
+      delete this.chartObjects[`measure:${c.card.key}`];
+    }
+    const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
+    this.measureCharts = mergeCards(st.runs.map((s) => seriesCards(s.measures.decls))).map(({ card, runs }) => {
+      const title = card.title;
+      let chart: SeriesChart | undefined;
+      const el = chartCard(title, 'al-measure-card', `the ${title} chart`, () => (chart !== undefined ? this.exportSeriesChart(`measure-${fileSafe(card.key)}`, title, chart) : Promise.resolve()), {
+        zoom: true,
+        note: true,
+        convention: cardConvention(card),
+        attrs: { 'data-measure': card.key },
+      });
+      // Which line style is which group: the runs differ by colour, a run's lines by dash.
+      const styles = runs.find((c) => c !== undefined)?.lines ?? [];
+      setText(el.caption, styles.length > 1 ? styles.map((l, k) => `${DASH_GLYPHS[k % DASH_GLYPHS.length]} ${l.label}`).join('  ') : '');
+      this.chartsEl.append(el.el);
+      const opts = { log: card.log, onResize, legend: false, ...(card.min !== undefined ? { yMin: card.min } : {}), ...(card.max !== undefined ? { yMax: card.max } : {}), ...(card.unit !== undefined ? { yTitle: card.unit } : {}) };
+      chart = new SeriesChart(el.canvas, opts, this.theme);
+      this.dragZoom(el.box, el.canvas, el.band, chart);
+      this.chartObjects[`measure:${card.key}`] = chart.chart;
+      return { card, perRun: runs, chart, el: el.el, runOf: [] };
+    });
+    for (const c of this.matrixCards) c.card.el.remove();
+    this.matrixCards = mergeMatrices(st.runs.map((s) => s.measures.decls)).map(({ decl, runs }) => {
+      const panels: MatrixRunPanel[] = st.runs.map((s, i) => {
+        const runId = s.runId ?? '';
+        const heat = new MatrixHeatmap(this.tooltip);
+        const nameEl = h('span', 'al-cmp-run-name', {}, [this.runName(s)]);
+        const stepEl = h('span', 'al-card-note al-cmp-panel-step');
+        const save = exportButton(`the ${decl.label} matrix of ${this.runName(s)}`, 'al-cmp-panel-export', () => this.exportMatrix(decl.id, runId));
+        save.style.marginLeft = 'auto';
+        const el = h('figure', `al-cmp-panel ${colourClass(i)}`, { 'data-run': runId }, [h('figcaption', 'al-cmp-panel-head', {}, [h('span', 'al-swatch'), nameEl, stepEl, save]), heat.el]);
+        return { runId, decl: runs[i], el, nameEl, stepEl, heat, shown: undefined, painted: undefined };
+      });
+      const card = new MatrixCard(decl, h('div', 'al-cmp-panels', {}, panels.map((p) => p.el)), {
+        onStep: (step) => {
+          if (this.cursor.moveTo(step, this.cursorRange().last)) this.afterCursor();
+        },
+        onLive: () => {
+          if (this.cursor.goLive()) this.afterCursor();
+        },
+        onDragEnd: () => this.scheduler.invalidate(Dirty.View),
+      });
+      return { decl, card, panels };
+    });
+    this.matricesEl.replaceChildren(...this.matrixCards.map((c) => c.card.el));
+    setHidden(this.matricesEl, this.matrixCards.length === 0);
+    this.markersKey = '';
+    return true;
+  }
+
+  private afterCursor(): void {
+    this.saveState();
+    this.scheduler.invalidate(Dirty.View);
+  }
+
+  /** Every shown run's events as markers in its colour, its labels on a row of its own, on every step chart. */
+  private updateMarkers(force: boolean): void {
+    const st = this.store;
+    const key = st.runs.map((s) => `${s.runId}:${s.measures.epoch}:${s.measures.events.length}:${st.isHidden(s.runId ?? '')}`).join('|');
+    if (force || key !== this.markersKey) {
+      this.markersKey = key;
+      this.markers = st.runs.flatMap((s, i) =>
+        st.isHidden(s.runId ?? '') ? [] : styleMarkers(eventMarkers(s.measures.decls, s.measures.events), [this.theme.series[i % RUN_COLOURS] as string], i, s.runId ?? ''),
+      );
+    }
+    for (const c of [...this.charts.map((x) => x.chart), ...this.measureCharts.map((x) => x.chart)]) c.setMarkers(this.markers);
+  }
+
+  /** The steps the matrix cards' scrubber spans: the first to the last step of any run. */
+  private cursorRange(): { first: number; last: number } {
+    let first = Infinity;
+    let last = -Infinity;
+    for (const s of this.store.runs) {
+      const r = s.stepRange();
+      if (Number.isFinite(r.x0)) first = Math.min(first, r.x0);
+      last = Math.max(last, s.lastStep, Number.isFinite(r.x1) ? r.x1 : -Infinity, s.measures.lastStep || -Infinity);
+    }
+    return { first: Number.isFinite(first) ? first : 0, last: Number.isFinite(last) && last > 0 ? last : NaN };
+  }
+
+  /** Each matrix card at the cursor's step; a panel whose matrix did not change is not repainted (unless `force`). */
+  private renderMatrices(force: boolean): void {
+    if (this.matrixCards.length === 0) return;
+    const st = this.store;
+    const { first, last } = this.cursorRange();
+    const at = this.cursor.at(first, last);
+    const pal = this.theme.heat;
+    for (const c of this.matrixCards) {
+      c.card.setStep(first, last, at, this.cursor.live);
+      setText(c.card.note, '');
+      // One colour scale for the card: the declared bounds, else those of the first run's matrix shown.
+      let scale = matrixScale(c.decl, []);
+      let scaled = false;
+      for (const p of c.panels) {
+        const s = st.run(p.runId);
+        setHidden(p.el, st.isHidden(p.runId));
+        if (s !== undefined) setText(p.nameEl, this.runName(s));
+        const rows = c.decl.rows ?? [];
+        const cols = c.decl.cols ?? [];
+        const v = s === undefined || p.decl === undefined || at === undefined ? undefined : s.measures.matrixAt(c.decl.id, at);
+        p.shown = v?.step;
+        setText(p.stepEl, p.decl === undefined ? 'not measured in this run' : matrixStepNote(v?.step, at, this.cursor.live, formatInt));
+        if (v === undefined || p.decl === undefined) {
+          if (force || p.painted !== 'none') p.heat.clear(rows, cols, pal);
+          p.painted = 'none';
+          continue;
+        }
+        if (!scaled) {
+          scale = matrixScale(c.decl, v.values);
+          scaled = true;
+        }
+        const key = `${s?.measures.epoch}|${v.step}|${scale.kind}|${scale.min}|${scale.max}`;
+        if (!force && p.painted === key) continue;
+        p.painted = key;
+        p.heat.paint({ rowLabels: rows, colLabels: cols, values: v.values, paint: matrixPaintValues(c.decl, v.values), ...(c.decl.unit !== undefined ? { unit: c.decl.unit } : {}) }, scale, pal);
+      }
+      c.card.paintLegend(scale, pal);
+    }
   }
 
   private renderConfig(): void {
@@ -549,6 +744,10 @@ export class CompareView {
   private renderAttention(d: number): void {
     const st = this.store;
     const sc = this.scrub;
+    // Runs of models without views of their own show attention only when one captures some.
+    const none = st.runs.every((s) => s.info?.modelKind === 'other' && s.attentionSteps.length === 0 && s.latestAttention === undefined);
+    setHidden(this.attentionEl, none);
+    if (none) return;
     this.range.disabled = sc.count < 2;
     this.range.min = String(sc.first ?? 0);
     this.range.max = String(sc.last ?? 0);
@@ -646,11 +845,24 @@ export class CompareView {
   /** A chart with the shown runs' legend and the zoomed range (if any) in its title; no runId: it shows several runs. */
   private async exportChart(name: 'loss' | 'accuracy' | 'gradients', title: string): Promise<void> {
     const c = this.charts.find((x) => x.name === name);
-    if (c === undefined) return;
+    if (c !== undefined) await this.exportSeriesChart(name, title, c.chart);
+  }
+
+  private async exportSeriesChart(name: string, title: string, chart: SeriesChart): Promise<void> {
     const z = this.vs.zoom;
     const full = z !== undefined ? `${title}, steps ${formatInt(z.x0)} – ${formatInt(z.x1)}` : title;
-    const png = await canvasPng(chartImage(c.chart.chart, { title: full, legend: true, theme: this.theme }));
+    const png = await canvasPng(chartImage(chart.chart, { title: full, legend: true, theme: this.theme }));
     this.host.post({ type: 'exportImage', name: z !== undefined ? `${name}-steps-${z.x0}-${z.x1}` : name, png });
+  }
+
+  /** One run's matrix as on screen, with its labels, values and the card's colour scale. */
+  private async exportMatrix(id: string, runId: string): Promise<void> {
+    const c = this.matrixCards.find((x) => x.decl.id === id);
+    const p = c?.panels.find((x) => x.runId === runId);
+    const s = this.store.run(runId);
+    if (c === undefined || p === undefined || s === undefined || p.shown === undefined) return;
+    const spec = p.heat.exportSpec(`${c.decl.label} — ${this.runName(s)}, step ${formatInt(p.shown)}`, c.card.legend, c.decl.unit ?? c.decl.label);
+    if (spec !== undefined) this.host.post({ type: 'exportImage', runId, name: `${fileSafe(id)}-step-${p.shown}`, png: await canvasPng(heatImage(spec, this.theme)) });
   }
 
   /** One run's map as on screen (the Lu grid, or the encoder's enlarged W head). */
@@ -686,7 +898,11 @@ export class CompareView {
     };
     const sched = this.scheduler;
     const store = this.store;
-    const byName = (name: string): SeriesChart | undefined => this.charts.find((c) => c.name === name)?.chart;
+    const byName = (name: string): SeriesChart | undefined => this.charts.find((c) => c.name === name)?.chart ?? this.measureCharts.find((c) => `measure:${c.card.key}` === name)?.chart;
+    const runOf = (name: string, i: number): string => {
+      const m = this.measureCharts.find((c) => `measure:${c.card.key}` === name);
+      return m !== undefined ? (m.runOf[i] ?? '') : (store.runs[i]?.runId ?? '');
+    };
     const self = this;
     const none = new RunStore();
     return {
@@ -700,9 +916,15 @@ export class CompareView {
       },
       flush: () => this.scheduler.flush(),
       nextRender: () => this.scheduler.nextRender(),
-      charts: Object.fromEntries(this.charts.map((c) => [c.name, c.chart.chart])),
+      charts: this.chartObjects,
       chartData: (name: string): ChartSeriesData[] | undefined =>
-        byName(name)?.chart.data.datasets.map((ds, i) => ({ label: ds.label ?? '', runId: store.runs[i]?.runId ?? '', hidden: ds.hidden === true, ...pts(ds.data) })),
+        byName(name)?.chart.data.datasets.map((ds, i) => ({ label: ds.label ?? '', runId: runOf(name, i), hidden: ds.hidden === true, ...pts(ds.data) })),
+      markers: (name: string): MarkerInfo[] | undefined => byName(name)?.drawnMarkers.map((m) => markerInfo(m)),
+      matrices: (): MatrixInfo[] => {
+        const { first, last } = this.cursorRange();
+        const at = this.cursor.at(first, last);
+        return this.matrixCards.flatMap((c) => c.panels.map((p) => ({ id: c.decl.id, runId: p.runId, step: p.shown, at, live: this.cursor.live, cells: p.heat.cellTexts })));
+      },
       palette: () => this.theme.heat,
       heatmaps: (): HeatmapInfo[] => {
         const out: HeatmapInfo[] = [];
@@ -711,6 +933,8 @@ export class CompareView {
           const heat = p.isLu ? p.lu.heat : p.enc.focusHeat;
           out.push({ name: `cmp:${p.runId}`, canvas: heat.canvas, rows: heat.rows, cols: heat.cols, values: heat.values });
         }
+        for (const c of this.matrixCards)
+          for (const p of c.panels) if (!p.el.hidden) out.push({ name: `matrix:${c.decl.id}:${p.runId}`, canvas: p.heat.heat.canvas, rows: p.heat.heat.rows, cols: p.heat.heat.cols, values: p.heat.heat.values });
         return out;
       },
       shownStep: () => this.scrub.step,

@@ -1,27 +1,33 @@
 /**
  * The run dashboard: header with status and run controls, loss / accuracy / gradient-norm
- * charts, the attention heatmaps with a step scrubber, and (Lu runs) the identity scatter.
- * Messages only update the store and mark parts dirty; one animation frame repaints them.
+ * charts, a chart per declared series card and a heatmap per declared matrix (with event
+ * markers on every step chart), the attention heatmaps with a step scrubber, and (Lu runs)
+ * the identity scatter. Messages only update the store and mark parts dirty; one animation
+ * frame repaints them.
  */
-import type { AttentionFrame, HostToWebview, WebviewToHost } from '../src/protocol/messages';
+import type { AttentionFrame, HostToWebview, MeasureDecl, WebviewToHost } from '../src/protocol/messages';
 import type { ScaleMode } from './model/colorRamp';
 import { scaleForStage } from './model/colorRamp';
 import { encoderLayer, layersOf, luGrid, STAGE_LABEL } from './model/layout';
+import { cardsKey, eventMarkers, matrixDecls, matrixPaintValues, matrixScale, matrixStepNote, seriesCards, StepCursor, styleMarkers, type DrawnMarker, type MatrixValue, type SeriesCard } from './model/measures';
 import { Scrubber } from './model/scrubber';
 import { Changed, RunStore } from './model/store';
-import { applyChartDefaults, SeriesChart, type LineSpec } from './charts';
-import { button, cardSide, exportButton, select, setDisabled } from './controls';
+import { SeriesChart, type LineSpec } from './charts';
+import { chartCard } from './cards';
+import { button, exportButton, select, setDisabled } from './controls';
 import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
 import { canvasPng, chartImage, heatImage } from './exportImage';
-import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip, type Focus } from './heatmap';
-import type { ChartSeriesData, HeatmapInfo, ViewHooks } from './hooks';
+import { followTheme } from './followTheme';
+import { EncoderHeatmaps, Legend, LuHeatmap, MatrixHeatmap, Tooltip, type Focus } from './heatmap';
+import { markerInfo, type ChartSeriesData, type HeatmapInfo, type MarkerInfo, type MatrixInfo, type ViewHooks } from './hooks';
+import { cardConvention, cardLineSource, fileSafe, markerPalette, MatrixCard } from './measureCards';
 import { IdentityScatter } from './scatter';
 import { Dirty, FrameScheduler } from './scheduler';
+import type { Theme } from './theme';
+import { parseViewState, type ViewState } from './viewState';
 
 /** Shortest interval between two redraws of the identity scatter while points stream in. */
 const IDENTITY_REFRESH_MS = 250;
-import { readTheme, watchTheme, type Theme } from './theme';
-import { parseViewState, type ViewState } from './viewState';
 
 export interface WebviewHost {
   post(msg: WebviewToHost): void;
@@ -32,13 +38,22 @@ export interface WebviewHost {
 /** A requestAttention without reply for this long may be sent again. */
 const REQUEST_TIMEOUT_MS = 3000;
 
-/** A chart's card: title, a note, its Save PNG button (`onExport`) and the canvas. */
-function chartCard(title: string, cls: string, what: string, onExport: () => Promise<void>): { el: HTMLElement; canvas: HTMLCanvasElement; caption: HTMLElement } {
-  const canvas = h('canvas', 'al-chart-canvas');
-  const caption = h('span', 'al-card-note');
-  const save = exportButton(what, '', onExport);
-  const el = h('figure', `al-card ${cls}`, {}, [h('figcaption', 'al-card-title', {}, [h('span', '', {}, [title]), cardSide([caption, save])]), h('div', 'al-chart-box', {}, [canvas])]);
-  return { el, canvas, caption };
+/** A declared series card's chart. */
+interface MeasureChart {
+  card: SeriesCard;
+  chart: SeriesChart;
+  el: HTMLElement;
+}
+
+/** A declared matrix's card and its heatmap. */
+interface MatrixPanel {
+  decl: MeasureDecl;
+  card: MatrixCard;
+  heat: MatrixHeatmap;
+  /** The step of the matrix shown (undefined: none by the scrubbed step). */
+  shown: number | undefined;
+  /** What it was painted with, 'none' when cleared (a repaint of the same is skipped). */
+  painted: MatrixValue | 'none' | undefined;
 }
 
 export class Dashboard {
@@ -78,6 +93,7 @@ export class Dashboard {
   private readonly loss: SeriesChart;
   private readonly accuracy: SeriesChart;
   private readonly gradients: SeriesChart;
+  private readonly chartsEl: HTMLElement;
   private readonly identity: IdentityScatter;
   private readonly identityCard: HTMLElement;
   private readonly identityNote: HTMLElement;
@@ -95,6 +111,21 @@ export class Dashboard {
   private readonly scrubLabel = h('span', 'al-scrub-label', { 'aria-live': 'polite' });
   private readonly liveBtn;
   private dragging = false;
+  private readonly attentionEl: HTMLElement;
+
+  // Declared measurements: a chart per series card, a card per matrix, markers of the events.
+  private measureCharts: MeasureChart[] = [];
+  private readonly matricesEl = h('div', 'al-matrices', { hidden: true });
+  private matrixPanels: MatrixPanel[] = [];
+  private measureCardsKey = '';
+  private measureDecls: readonly MeasureDecl[] | undefined;
+  /** The step every matrix card shows its matrix at (or before). */
+  private readonly cursor = new StepCursor();
+  private markers: DrawnMarker[] = [];
+  private markersKey = '';
+  /** The charts by name, and their Chart.js instances, for the hooks (the measurement charts come and go with the run). */
+  private readonly chartsByName: Record<string, SeriesChart | IdentityScatter> = {};
+  private readonly chartObjects: Record<string, unknown> = {};
 
   /** The frame on screen and what it was painted with. */
   private shown: AttentionFrame | undefined;
@@ -108,8 +139,7 @@ export class Dashboard {
     root: HTMLElement,
     private readonly host: WebviewHost,
   ) {
-    this.theme = readTheme();
-    applyChartDefaults(this.theme);
+    this.theme = followTheme(this.scheduler, (t) => (this.theme = t), { charts: true }).theme;
     this.vs = parseViewState(host.getState());
     const post = (type: 'pauseRun' | 'resumeRun' | 'stepRun' | 'stopRun') => () => {
       if (this.store.runId !== undefined) this.host.post({ type, runId: this.store.runId });
@@ -130,16 +160,21 @@ export class Dashboard {
 
     const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
     const exportChart = (name: string, title: string, chart: () => SeriesChart | IdentityScatter) => (): Promise<void> => this.exportChart(name, title, chart().chart);
-    const lossCard = chartCard('Loss', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss', () => this.loss));
-    const accCard = chartCard('Accuracy', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy', () => this.accuracy));
-    const gradCard = chartCard('Gradient norm per parameter group (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradient-norms', 'Gradient norm per parameter group', () => this.gradients));
-    const idCard = chartCard('Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', 'al-identity-card', 'the identity chart', exportChart('identity', 'Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', () => this.identity));
+    const note = { note: true };
+    const lossCard = chartCard('Loss', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss', () => this.loss), note);
+    const accCard = chartCard('Accuracy', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy', () => this.accuracy), note);
+    const gradCard = chartCard('Gradient norm per parameter group (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradient-norms', 'Gradient norm per parameter group', () => this.gradients), note);
+    const idCard = chartCard('Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', 'al-identity-card', 'the identity chart', exportChart('identity', 'Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', () => this.identity), note);
     this.identityCard = idCard.el;
     this.identityNote = idCard.caption;
     this.loss = new SeriesChart(lossCard.canvas, { onResize }, this.theme);
     this.accuracy = new SeriesChart(accCard.canvas, { yMin: 0, yMax: 1, onResize }, this.theme);
     this.gradients = new SeriesChart(gradCard.canvas, { log: true, onResize }, this.theme);
     this.identity = new IdentityScatter(idCard.canvas, this.theme);
+    this.nameChart('loss', this.loss);
+    this.nameChart('accuracy', this.accuracy);
+    this.nameChart('gradients', this.gradients);
+    this.nameChart('identity', this.identity);
 
     this.lu = new LuHeatmap(this.tooltip);
     this.luBox = h('div', 'al-lu-box', {}, [this.luLegend.el, this.lu.el]);
@@ -164,7 +199,7 @@ export class Dashboard {
     this.range.addEventListener('change', endDrag);
     this.range.addEventListener('keydown', (e) => this.scrubKey(e));
 
-    const attention = h('section', 'al-card al-attention', { 'aria-label': 'Attention' }, [
+    const attention = (this.attentionEl = h('section', 'al-card al-attention', { 'aria-label': 'Attention' }, [
       h('div', 'al-attn-head', {}, [
         h('h2', 'al-card-title', {}, ['Attention']),
         h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.scaleSel.el, exportButton('the attention map', 'al-attn-export', () => this.exportAttention())]),
@@ -172,15 +207,10 @@ export class Dashboard {
       h('div', 'al-scrubber', {}, [this.range, this.scrubLabel, this.liveBtn]),
       this.luBox,
       this.encoder.el,
-    ]);
-    this.content = h('main', 'al-content', { hidden: true }, [h('div', 'al-charts', {}, [lossCard.el, accCard.el, gradCard.el]), attention, this.identityCard]);
+    ]));
+    this.chartsEl = h('div', 'al-charts', {}, [lossCard.el, accCard.el, gradCard.el]);
+    this.content = h('main', 'al-content', { hidden: true }, [this.chartsEl, this.matricesEl, attention, this.identityCard]);
     root.replaceChildren(header, this.banner, this.empty, this.content);
-
-    watchTheme(() => {
-      this.theme = readTheme();
-      applyChartDefaults(this.theme);
-      this.scheduler.invalidate(Dirty.Theme);
-    });
     this.scheduler.invalidate(Dirty.All);
   }
 
@@ -210,6 +240,9 @@ export class Dashboard {
     this.vs = { ...this.vs, runId: this.store.runId, live: s.live };
     if (s.step !== undefined) this.vs.step = s.step;
     else delete this.vs.step;
+    const m = this.cursor.step;
+    if (m !== undefined) this.vs.measureStep = m;
+    else delete this.vs.measureStep;
     this.host.setState(this.vs);
   }
 
@@ -232,12 +265,16 @@ export class Dashboard {
     this.wanted = undefined;
     this.shown = undefined;
     this.paintedKey = '';
-    if (this.vs.runId === this.store.runId) this.scrub.restore({ live: this.vs.live, step: this.vs.step });
-    else {
+    if (this.vs.runId === this.store.runId) {
+      this.scrub.restore({ live: this.vs.live, step: this.vs.step });
+      this.cursor.restore(this.vs.measureStep);
+    } else {
       this.scrub.goLive();
+      this.cursor.goLive();
       this.vs = { ...this.vs, runId: this.store.runId, probe: 0, layer: 0, live: true };
       delete this.vs.focus;
       delete this.vs.step;
+      delete this.vs.measureStep;
     }
     this.saveState();
     if (!this.scrub.live && this.scrub.step !== undefined) this.want(this.scrub.step);
@@ -332,10 +369,13 @@ export class Dashboard {
     setHidden(this.content, !hasRun);
     setHidden(this.banner, s.protocolError === undefined);
     setText(this.banner, s.protocolError ?? '');
-    if ((d & (Changed.Run | Dirty.Theme)) !== 0) this.setupCharts();
+    const rebuilt = (d & (Changed.Run | Changed.Measures)) !== 0 && this.syncMeasureCards();
+    if (rebuilt || (d & (Changed.Run | Dirty.Theme)) !== 0) this.setupCharts();
     if ((d & (Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals)) !== 0) this.renderHeader();
     if (!hasRun) return;
-    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Dirty.Size | Dirty.Theme)) !== 0) this.renderCharts();
+    if ((d & (Changed.Run | Changed.Measures | Dirty.Theme)) !== 0) this.updateMarkers(rebuilt || (d & Dirty.Theme) !== 0);
+    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Changed.Measures | Dirty.Size | Dirty.Theme)) !== 0) this.renderCharts();
+    if ((d & (Changed.Run | Changed.Measures | Changed.Scalars | Changed.Status | Dirty.View | Dirty.Theme)) !== 0) this.renderMatrices((d & (Changed.Run | Dirty.Theme)) !== 0);
     if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
     if ((d & (Changed.Run | Dirty.Theme)) !== 0) this.renderIdentity();
     else if ((d & Changed.Identity) !== 0) this.renderIdentityThrottled();
@@ -411,17 +451,140 @@ export class Dashboard {
     );
     for (const c of [this.loss, this.accuracy, this.gradients]) c.applyTheme(t);
     this.identity.applyTheme(t);
+    const m = s.measures;
+    for (const mc of this.measureCharts) {
+      mc.chart.setLines(
+        mc.card.lines.map((l, i) => ({ label: l.label, color: (th: Theme) => th.series[i % th.series.length] as string, source: () => cardLineSource(m, mc.card, i) })),
+        t,
+      );
+      mc.chart.applyTheme(t);
+    }
+  }
+
+  private nameChart(name: string, chart: SeriesChart | IdentityScatter | undefined): void {
+    if (chart === undefined) {
+      delete this.chartsByName[name];
+      delete this.chartObjects[name];
+    } else {
+      this.chartsByName[name] = chart;
+      this.chartObjects[name] = chart.chart;
+    }
+  }
+
+  /** Every chart with a step axis (the markers go on each). */
+  private get stepCharts(): SeriesChart[] {
+    return [this.loss, this.accuracy, this.gradients, ...this.measureCharts.map((c) => c.chart)];
   }
 
   private renderCharts(): void {
-    const s = this.store;
-    let x0 = s.step.length > 0 ? s.step.at(0) : NaN;
-    let x1 = s.step.length > 0 ? s.step.last : NaN;
-    if (s.evals.length > 0) {
-      x0 = Math.min(Number.isFinite(x0) ? x0 : Infinity, s.evals.step.at(0));
-      x1 = Math.max(Number.isFinite(x1) ? x1 : -Infinity, s.evals.step.last);
+    const { x0, x1 } = this.store.stepRange();
+    for (const c of this.stepCharts) c.update(x0, x1);
+  }
+
+  // ─── declared measurements ──────────────────────────────────────────────────────────
+
+  /** (Re)build the measurement cards when the run's declarations call for other ones. Returns whether it did. */
+  private syncMeasureCards(): boolean {
+    const decls = this.store.measures.decls;
+    // The declarations are replaced, never changed in place: the same array needs no look.
+    if (decls === this.measureDecls) return false;
+    this.measureDecls = decls;
+    const key = cardsKey(decls);
+    if (key === this.measureCardsKey) return false;
+    this.measureCardsKey = key;
+    for (const c of this.measureCharts) {
+      c.chart.destroy();
+      c.el.remove();
+      this.nameChart(`measure:${c.card.key}`, undefined);
     }
-    for (const c of [this.loss, this.accuracy, this.gradients]) c.update(x0, x1);
+    const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
+    this.measureCharts = seriesCards(decls).map((card) => {
+      const name = `measure:${card.key}`;
+      const title = card.title;
+      let chart: SeriesChart | undefined;
+      const el = chartCard(title, 'al-measure-card', `the ${title} chart`, () => (chart !== undefined ? this.exportChart(`measure-${fileSafe(card.key)}`, title, chart.chart) : Promise.resolve()), {
+        note: true,
+        convention: cardConvention(card),
+        attrs: { 'data-measure': card.key },
+      });
+      // Attached before the chart is made: Chart.js sizes it from its box.
+      this.chartsEl.append(el.el);
+      const opts = { log: card.log, onResize, ...(card.min !== undefined ? { yMin: card.min } : {}), ...(card.max !== undefined ? { yMax: card.max } : {}), ...(card.unit !== undefined ? { yTitle: card.unit } : {}) };
+      chart = new SeriesChart(el.canvas, opts, this.theme);
+      this.nameChart(name, chart);
+      return { card, chart, el: el.el };
+    });
+    for (const p of this.matrixPanels) p.card.el.remove();
+    this.matrixPanels = matrixDecls(decls).map((decl) => {
+      const heat = new MatrixHeatmap(this.tooltip);
+      const card = new MatrixCard(decl, heat.el, {
+        onStep: (step) => this.moveCursor(step),
+        onLive: () => this.cursor.goLive() && this.afterCursor(),
+        onDragEnd: () => this.scheduler.invalidate(Dirty.View),
+        onExport: () => this.exportMatrix(decl.id),
+      });
+      return { decl, card, heat, shown: undefined, painted: undefined };
+    });
+    this.matricesEl.replaceChildren(...this.matrixPanels.map((p) => p.card.el));
+    setHidden(this.matricesEl, this.matrixPanels.length === 0);
+    this.markersKey = '';
+    return true;
+  }
+
+  /** The markers of the run's events, on every step chart (recomputed only when events arrive). */
+  private updateMarkers(force: boolean): void {
+    const m = this.store.measures;
+    const key = `${m.epoch}:${m.events.length}`;
+    if (force || key !== this.markersKey) {
+      this.markersKey = key;
+      this.markers = styleMarkers(eventMarkers(m.decls, m.events), markerPalette(this.theme));
+    }
+    for (const c of this.stepCharts) c.setMarkers(this.markers);
+  }
+
+  /** The steps the matrix cards' scrubber spans: the run's first to its last. */
+  private cursorRange(): { first: number; last: number } {
+    const s = this.store;
+    const r = s.stepRange();
+    const last = Math.max(s.lastStep, Number.isFinite(r.x1) ? r.x1 : -Infinity, s.measures.lastStep || -Infinity);
+    return { first: Number.isFinite(r.x0) ? Math.min(r.x0, last) : 0, last: Number.isFinite(last) && last > 0 ? last : NaN };
+  }
+
+  private moveCursor(step: number): void {
+    if (this.cursor.moveTo(step, this.cursorRange().last)) this.afterCursor();
+  }
+
+  private afterCursor(): boolean {
+    this.saveState();
+    this.scheduler.invalidate(Dirty.View);
+    return true;
+  }
+
+  /** Each matrix card at the cursor's step; a card whose matrix did not change is not repainted (unless `force`). */
+  private renderMatrices(force: boolean): void {
+    if (this.matrixPanels.length === 0) return;
+    const m = this.store.measures;
+    const { first, last } = this.cursorRange();
+    const at = this.cursor.at(first, last);
+    const pal = this.theme.heat;
+    for (const p of this.matrixPanels) {
+      p.card.setStep(first, last, at, this.cursor.live);
+      const v = at === undefined ? undefined : m.matrixAt(p.decl.id, at);
+      p.shown = v?.step;
+      setText(p.card.note, matrixStepNote(v?.step, at, this.cursor.live, formatInt));
+      if (!force && p.painted === (v ?? 'none')) continue;
+      p.painted = v ?? 'none';
+      const rows = p.decl.rows ?? [];
+      const cols = p.decl.cols ?? [];
+      if (v === undefined) {
+        p.heat.clear(rows, cols, pal);
+        p.card.paintLegend(matrixScale(p.decl, []), pal);
+        continue;
+      }
+      const scale = matrixScale(p.decl, v.values);
+      p.heat.paint({ rowLabels: rows, colLabels: cols, values: v.values, paint: matrixPaintValues(p.decl, v.values), ...(p.decl.unit !== undefined ? { unit: p.decl.unit } : {}) }, scale, pal);
+      p.card.paintLegend(scale, pal);
+    }
   }
 
   private renderIdentity(): void {
@@ -441,6 +604,10 @@ export class Dashboard {
   private renderAttention(d: number): void {
     const s = this.store;
     const sc = this.scrub;
+    // A model without views of its own shows attention only when it captures some.
+    const none = s.info?.modelKind === 'other' && s.attentionSteps.length === 0 && s.latestAttention === undefined;
+    setHidden(this.attentionEl, none);
+    if (none) return;
     // Scrubber
     const first = sc.first;
     const last = sc.last;
@@ -522,6 +689,14 @@ export class Dashboard {
     return this.postImage(name, chartImage(chart, { title: `${title} — ${this.runName}`, theme: this.theme }));
   }
 
+  /** A matrix card's matrix as on screen, with its labels, values and colour scale. */
+  private async exportMatrix(id: string): Promise<void> {
+    const p = this.matrixPanels.find((x) => x.decl.id === id);
+    if (p === undefined || p.shown === undefined) return;
+    const spec = p.heat.exportSpec(`${p.decl.label} — ${this.runName}, step ${formatInt(p.shown)}`, p.card.legend, p.decl.unit ?? p.decl.label);
+    if (spec !== undefined) await this.postImage(`${fileSafe(id)}-step-${p.shown}`, heatImage(spec, this.theme));
+  }
+
   /** The map on screen: the Lu grid, or the encoder's enlarged map (its stage and head in the name). */
   private async exportAttention(): Promise<void> {
     const step = this.shown?.step;
@@ -540,12 +715,7 @@ export class Dashboard {
   // ─── test hooks ─────────────────────────────────────────────────────────────────────
 
   hooks(): ViewHooks {
-    const charts: Record<string, { chart: { data: { datasets: { label?: string; data: unknown[] }[] } } }> = {
-      loss: this.loss,
-      accuracy: this.accuracy,
-      gradients: this.gradients,
-      identity: this.identity,
-    };
+    const charts = this.chartsByName;
     const pts = (data: unknown[]): { xs: number[]; ys: number[] } => {
       const xs: number[] = [];
       const ys: number[] = [];
@@ -565,18 +735,27 @@ export class Dashboard {
       },
       flush: () => this.scheduler.flush(),
       nextRender: () => this.scheduler.nextRender(),
-      charts: { loss: this.loss.chart, accuracy: this.accuracy.chart, gradients: this.gradients.chart, identity: this.identity.chart },
+      charts: this.chartObjects,
       chartData: (name: string): ChartSeriesData[] | undefined => charts[name]?.chart.data.datasets.map((ds) => ({ label: ds.label ?? '', ...pts(ds.data) })),
+      markers: (name: string): MarkerInfo[] | undefined => {
+        const c = charts[name];
+        return c instanceof SeriesChart ? c.drawnMarkers.map((m) => markerInfo(m)) : undefined;
+      },
+      matrices: (): MatrixInfo[] => {
+        const { first, last } = this.cursorRange();
+        return this.matrixPanels.map((p) => ({ id: p.decl.id, step: p.shown, at: this.cursor.at(first, last), live: this.cursor.live, cells: p.heat.cellTexts }));
+      },
       palette: () => this.theme.heat,
       heatmaps: (): HeatmapInfo[] => {
         const out: HeatmapInfo[] = [];
         const lu = this.lu.heat;
-        if (!this.luBox.hidden) out.push({ name: 'lu', canvas: lu.canvas, rows: lu.rows, cols: lu.cols, values: lu.values });
-        if (!this.encoder.el.hidden) {
+        if (!this.luBox.hidden && !this.attentionEl.hidden) out.push({ name: 'lu', canvas: lu.canvas, rows: lu.rows, cols: lu.cols, values: lu.values });
+        if (!this.encoder.el.hidden && !this.attentionEl.hidden) {
           const fh = this.encoder.focusHeat;
           out.push({ name: 'focus', canvas: fh.canvas, rows: fh.rows, cols: fh.cols, values: fh.values });
           for (const t of this.encoder.thumbHeats) out.push({ name: `thumb:${t.stage}:${t.head}`, canvas: t.heat.canvas, rows: t.heat.rows, cols: t.heat.cols, values: t.heat.values });
         }
+        for (const p of this.matrixPanels) out.push({ name: `matrix:${p.decl.id}`, canvas: p.heat.heat.canvas, rows: p.heat.heat.rows, cols: p.heat.heat.cols, values: p.heat.heat.values });
         return out;
       },
       shownStep: () => this.shown?.step,

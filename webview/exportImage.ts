@@ -20,11 +20,11 @@ export interface HeatExportSpec {
   cols: number;
   /** (rows) */
   rowLabels: string[];
-  /** (cols) matrix maps: the keys' tokens. */
+  /** (cols) matrix maps: the keys' tokens; values maps: the column labels. */
   colLabels?: string[];
   /** Matrix maps: what the rows and the columns are (e.g. queries, keys). */
   axes?: { rows: string; cols: string };
-  /** Lu maps: each row's tokens, written in their cells. */
+  /** Lu maps: each row's tokens, written in their cells; values maps: each cell's value. */
   cellText?: string[][];
   /** The colour scale: its bar canvas, its end (and, diverging, middle) values, what it measures. */
   legend: { bar: HTMLCanvasElement; lo: string; mid: string; hi: string; title?: string };

@@ -70,7 +70,8 @@ export class Legend {
     return { bar: this.bar.canvas, lo: this.lo.textContent ?? '', mid: this.mid.textContent ?? '', hi: this.hi.textContent ?? '', ...(title !== undefined ? { title } : {}) };
   }
 
-  paint(scale: HeatScale, palette: HeatPalette): void {
+  /** `format` writes the end values (default formatValue; a log scale's legend writes 10^v). */
+  paint(scale: HeatScale, palette: HeatPalette, format: (v: number) => string = formatValue): void {
     const n = RAMP_SIZE;
     const diverging = scale.kind === 'diverging';
     const cols = diverging ? 2 * n : n;
@@ -78,10 +79,10 @@ export class Legend {
     const lo = diverging ? -scale.max : scale.min;
     for (let i = 0; i < cols; i++) values[i] = lo + ((scale.max - lo) * i) / (cols - 1);
     this.bar.paint(values, 1, cols, scale, palette);
-    setText(this.lo, formatValue(lo));
-    setText(this.mid, diverging ? '0' : '');
-    setText(this.hi, formatValue(scale.max));
-    this.el.setAttribute('aria-label', `colour scale from ${formatValue(lo)} to ${formatValue(scale.max)}`);
+    setText(this.lo, format(lo));
+    setText(this.mid, diverging ? format(0) : '');
+    setText(this.hi, format(scale.max));
+    this.el.setAttribute('aria-label', `colour scale from ${format(lo)} to ${format(scale.max)}`);
   }
 }
 
@@ -368,5 +369,125 @@ export class EncoderHeatmaps {
     const toks = this.layer?.tokens ?? [];
     const v = m.data[row * m.cols + col] as number;
     this.tooltip.show(e, `${STAGE_LABEL[stage].symbol} head ${m.head}: ${toks[row] ?? row} → ${toks[col] ?? col} = ${formatValue(v)}`);
+  }
+}
+
+/** What a matrix measurement's heatmap shows at one step. */
+export interface MatrixView {
+  rowLabels: string[];
+  colLabels: string[];
+  /** (rows, cols) row-major, as recorded; NaN where there is no value. */
+  values: Float32Array;
+  /** What the canvas paints (the values, or their log10 on a log scale). */
+  paint: Float32Array;
+  unit?: string;
+}
+
+/** Largest matrix whose values are written in its cells (a larger one shows colour, and its values on hover). */
+export const MAX_WRITTEN_CELLS = 400;
+/** Most columns whose labels are written on top (the hover names them all). */
+const MAX_COL_LABELS = 48;
+
+/**
+ * A labelled matrix (a declared matrix measurement): its row labels on the left, its column
+ * labels on top, each cell's value written over its colour. A cell without a value is left
+ * uncoloured and marked "–".
+ */
+export class MatrixHeatmap {
+  readonly el: HTMLElement;
+  readonly heat = new HeatCanvas('al-matrix-heat');
+  private readonly grid = h('div', 'al-matrix');
+  private cells: HTMLElement[] = [];
+  private layoutKey = '';
+  shown: MatrixView | undefined;
+
+  constructor(private readonly tooltip: Tooltip) {
+    this.el = h('div', 'al-matrix-wrap', {}, [this.grid]);
+    this.grid.addEventListener('mousemove', (e) => this.hover(e));
+    this.grid.addEventListener('mouseleave', () => this.tooltip.hide());
+  }
+
+  /** The text of each cell, row-major (for tests and the export). */
+  get cellTexts(): string[] {
+    return this.cells.map((c) => c.textContent ?? '');
+  }
+
+  paint(v: MatrixView, scale: HeatScale, palette: HeatPalette): void {
+    this.shown = v;
+    const rows = v.rowLabels.length;
+    const cols = v.colLabels.length;
+    const key = `${v.rowLabels.join('\u0001')}|${v.colLabels.join('\u0001')}`;
+    if (key !== this.layoutKey) {
+      this.layoutKey = key;
+      this.relayout(v.rowLabels, v.colLabels);
+    }
+    for (let i = 0; i < rows * cols; i++) {
+      const cell = this.cells[i];
+      if (cell === undefined) continue;
+      const x = v.values[i] as number;
+      const empty = !Number.isFinite(x);
+      setText(cell, formatValue(x));
+      cell.classList.toggle('al-nan', empty);
+    }
+    this.heat.paint(v.paint, rows, cols, scale, palette);
+  }
+
+  /** No matrix to show (none recorded by the step): the grid keeps its labels, the cells empty. */
+  clear(rowLabels: string[], colLabels: string[], palette: HeatPalette): void {
+    const none = new Float32Array(rowLabels.length * colLabels.length).fill(NaN);
+    this.paint({ rowLabels, colLabels, values: none, paint: none }, { kind: 'sequential', min: 0, max: 1 }, palette);
+    this.shown = undefined;
+  }
+
+  /** The matrix on screen, for a PNG export (undefined when none is shown). */
+  exportSpec(title: string, legend: Legend, legendTitle: string): HeatExportSpec | undefined {
+    const v = this.shown;
+    if (v === undefined) return undefined;
+    const cols = v.colLabels.length;
+    const cellText = v.rowLabels.map((_, r) => Array.from({ length: cols }, (_, c) => formatValue(v.values[r * cols + c] as number)));
+    return { kind: 'values', title, cells: this.heat.canvas, rows: v.rowLabels.length, cols, rowLabels: v.rowLabels, colLabels: v.colLabels, cellText, legend: legend.exportParts(legendTitle) };
+  }
+
+  private relayout(rowLabels: string[], colLabels: string[]): void {
+    const rows = rowLabels.length;
+    const cols = colLabels.length;
+    const written = rows * cols <= MAX_WRITTEN_CELLS;
+    const children: HTMLElement[] = [h('div', 'al-corner')];
+    this.grid.style.gridTemplateColumns = `max-content repeat(${Math.max(1, cols)}, ${written ? 'minmax(3.6em, 6em)' : 'minmax(3px, 1em)'})`;
+    this.grid.style.gridTemplateRows = `max-content repeat(${Math.max(1, rows)}, ${written ? '2em' : 'minmax(3px, 1em)'})`;
+    if (cols <= MAX_COL_LABELS) colLabels.forEach((l, c) => {
+      const el = h('div', 'al-matrix-collabel', { title: l }, [l]);
+      el.style.gridColumn = String(c + 2);
+      el.style.gridRow = '1';
+      children.push(el);
+    });
+    rowLabels.forEach((l, r) => {
+      const el = h('div', 'al-rowlabel', { title: l }, [l]);
+      el.style.gridRow = String(r + 2);
+      el.style.gridColumn = '1';
+      children.push(el);
+    });
+    this.heat.canvas.style.gridRow = `2 / span ${Math.max(1, rows)}`;
+    this.heat.canvas.style.gridColumn = `2 / span ${Math.max(1, cols)}`;
+    children.push(this.heat.canvas);
+    this.cells = [];
+    if (written) for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) {
+        const cell = h('div', 'al-matrix-cell', { 'data-r': r, 'data-c': c });
+        cell.style.gridRow = String(r + 2);
+        cell.style.gridColumn = String(c + 2);
+        this.cells.push(cell);
+        children.push(cell);
+      }
+    this.grid.replaceChildren(...children);
+  }
+
+  private hover(e: MouseEvent): void {
+    const v = this.shown;
+    const cell = this.heat.cellAt(e);
+    if (v === undefined || cell === undefined) return this.tooltip.hide();
+    const x = v.values[cell.row * v.colLabels.length + cell.col] as number;
+    const value = Number.isFinite(x) ? `${formatValue(x)}${v.unit !== undefined ? ` ${v.unit}` : ''}` : 'no value';
+    this.tooltip.show(e, `${v.rowLabels[cell.row] ?? ''} · ${v.colLabels[cell.col] ?? ''}: ${value}`);
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { HeatPalette } from './model/colorRamp';
 import type { CompareStore } from './model/compareStore';
+import type { DrawnMarker } from './model/measures';
 import type { RunStore } from './model/store';
 
 export interface ChartSeriesData {
@@ -16,13 +17,49 @@ export interface ChartSeriesData {
 }
 
 export interface HeatmapInfo {
-  /** 'lu', 'focus', 'thumb:<stage>:<head>', 'sidebar-lu', 'legend' … */
+  /** 'lu', 'focus', 'thumb:<stage>:<head>', 'sidebar-lu', 'legend', 'matrix:<id>' (compare: 'matrix:<id>:<runId>') … */
   name: string;
   canvas: HTMLCanvasElement;
   rows: number;
   cols: number;
   /** The values painted, (rows, cols) row-major. */
   values: ArrayLike<number>;
+}
+
+/** An event marker a chart draws. */
+export interface MarkerInfo {
+  id: string;
+  step: number;
+  /** A band's end (undefined: to the chart's end; lines have none). */
+  end?: number;
+  text: string;
+  display: 'line' | 'band';
+  /** Its band fill, line and label colours. */
+  fill: string;
+  stroke: string;
+  color: string;
+  /** Compare view: the run whose event it is. */
+  runId?: string;
+}
+
+export function markerInfo(m: DrawnMarker): MarkerInfo {
+  const out: MarkerInfo = { id: m.id, step: m.step, text: m.text, display: m.display, fill: m.fill, stroke: m.stroke, color: m.color };
+  if (m.end !== undefined) out.end = m.end;
+  if (m.runId !== undefined) out.runId = m.runId;
+  return out;
+}
+
+/** A matrix card's heatmap (compare view: one per run). */
+export interface MatrixInfo {
+  id: string;
+  runId?: string;
+  /** The step of the matrix shown; undefined when none was recorded by the scrubbed step. */
+  step: number | undefined;
+  /** The step the matrix scrubber is at. */
+  at: number | undefined;
+  live: boolean;
+  /** Each cell's text, row-major ('–' without a value). */
+  cells: string[];
 }
 
 export interface AttentionLensHooks {
@@ -39,7 +76,7 @@ export interface AttentionLensHooks {
   flush(): void;
   /** Resolves after the next repaint. */
   nextRender(): Promise<void>;
-  /** Chart.js instances by name (loss, accuracy, gradients, identity). */
+  /** Chart.js instances by name (loss, accuracy, gradients, identity; measure:<card> for a declared series card). */
   charts: Record<string, unknown>;
   /** The points a chart currently holds, per dataset. */
   chartData(name: string): ChartSeriesData[] | undefined;
@@ -55,6 +92,10 @@ export interface AttentionLensHooks {
   stepLatencies?(): number[];
   /** Dashboard: ms from the host posting an update to the page receiving it (recent updates). */
   hopLatencies?(): number[];
+  /** The event markers a chart draws (undefined: no such chart, or one without a step axis). */
+  markers?(chart: string): MarkerInfo[] | undefined;
+  /** The matrix measurement cards. */
+  matrices?(): MatrixInfo[];
   /** Compare view: the charts' zoomed step range (undefined: all steps). */
   zoom?(): { x0: number; x1: number } | undefined;
   setZoom?(z: { x0: number; x1: number } | undefined): void;

@@ -10,9 +10,10 @@ import { Changed, RunStore } from './model/store';
 import { formatInt, formatNum, h, setHidden, setText } from './dom';
 import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip } from './heatmap';
 import type { HeatmapInfo, ViewHooks } from './hooks';
+import { followTheme } from './followTheme';
 import { Dirty, FrameScheduler } from './scheduler';
 import { Sparkline } from './sparkline';
-import { readTheme, watchTheme, type Theme } from './theme';
+import type { Theme } from './theme';
 import type { WebviewHost } from './dashboard';
 import { parseViewState } from './viewState';
 import './controls';
@@ -36,7 +37,7 @@ export class Sidebar {
   private shownStep: number | undefined;
 
   constructor(root: HTMLElement, host: WebviewHost) {
-    this.theme = readTheme();
+    this.theme = followTheme(this.scheduler, (t) => (this.theme = t)).theme;
     // The side panel keeps no choices yet; read the state so an old one is validated.
     parseViewState(host.getState());
     this.body = h('div', 'al-side-body', { hidden: true }, [
@@ -47,10 +48,6 @@ export class Sidebar {
     ]);
     root.replaceChildren(h('div', 'al-side', {}, [this.empty, this.body]));
     new ResizeObserver(() => this.scheduler.invalidate(Dirty.Size)).observe(this.spark.canvas);
-    watchTheme(() => {
-      this.theme = readTheme();
-      this.scheduler.invalidate(Dirty.Theme);
-    });
     this.scheduler.invalidate(Dirty.All);
   }
 

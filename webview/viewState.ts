@@ -1,6 +1,6 @@
 /**
  * The view choices a webview keeps across hide/show and reload (vscode.setState): which probe,
- * layer and head are shown, the colour-scale mode and where the scrubber is. Run data is never
+ * layer and head are shown, the colour-scale mode and where the scrubbers are. Run data is never
  * kept here — the host re-sends it as a snapshot.
  */
 import type { ScaleMode } from './model/colorRamp';
@@ -15,6 +15,8 @@ export interface ViewState {
   scale: ScaleMode;
   live: boolean;
   step?: number;
+  /** The step the matrix cards show (absent: live). */
+  measureStep?: number;
 }
 
 export const DEFAULT_VIEW_STATE: ViewState = { probe: 0, layer: 0, scale: 'fixed', live: true };
@@ -32,6 +34,7 @@ export function parseViewState(v: unknown): ViewState {
   if (o['scale'] === 'fixed' || o['scale'] === 'auto') s.scale = o['scale'];
   if (typeof o['live'] === 'boolean') s.live = o['live'];
   if (nat(o['step'])) s.step = o['step'];
+  if (nat(o['measureStep'])) s.measureStep = o['measureStep'];
   const f = o['focus'];
   if (typeof f === 'object' && f !== null) {
     const stage = (f as Record<string, unknown>)['stage'];

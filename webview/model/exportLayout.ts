@@ -6,8 +6,12 @@
  * only, so a test can find every cell in the file.
  */
 
-/** 'lu': probe sentences × token positions, each token written in its cell. 'matrix': token × token, tokens on both axes. */
-export type HeatExportKind = 'lu' | 'matrix';
+/**
+ * 'lu': probe sentences × token positions, each token written in its cell. 'matrix': token ×
+ * token, tokens on both axes. 'values': a labelled matrix measurement, labels on both axes and
+ * each cell's value written in it.
+ */
+export type HeatExportKind = 'lu' | 'matrix' | 'values';
 
 export interface Rect {
   x: number;
@@ -25,9 +29,9 @@ export interface HeatExportLayout {
   title: Rect;
   /** Row labels, right-aligned into this column, one per cell row. */
   rowLabels: Rect;
-  /** Above the row labels, beside the column labels (matrix): where the axes are named. */
+  /** Above the row labels, beside the column labels (matrix, values): where the axes are named. */
   corner: Rect;
-  /** Column labels (matrix only; zero height for 'lu'), one per cell column, written upwards. */
+  /** Column labels (matrix and values; zero height for 'lu'), one per cell column, written upwards. */
   colLabels: Rect;
   /** The cells: cell (r, c) is [grid.x + c·cellW, +cellW) × [grid.y + r·cellH, +cellH). */
   grid: Rect;
@@ -50,8 +54,8 @@ const LEGEND_TEXT_H = 16;
 const LEGEND_W = 240;
 const MIN_W = 480;
 const FONT = 12;
-/** Cell sizes in CSS pixels: a Lu cell holds a token; a matrix cell is square. */
-const CELL: Record<HeatExportKind, { w: number; h: number }> = { lu: { w: 72, h: 26 }, matrix: { w: 32, h: 32 } };
+/** Cell sizes in CSS pixels: a Lu cell holds a token; a matrix cell is square; a values cell holds a number. */
+const CELL: Record<HeatExportKind, { w: number; h: number }> = { lu: { w: 72, h: 26 }, matrix: { w: 32, h: 32 }, values: { w: 64, h: 28 } };
 
 /** Default pixels per CSS pixel: 2, so the words stay sharp on a high-density screen or in print. */
 export const HEAT_EXPORT_SCALE = 2;
@@ -60,7 +64,7 @@ export function heatExportLayout(kind: HeatExportKind, rows: number, cols: numbe
   const r = Math.max(0, rows);
   const c = Math.max(0, cols);
   const cell = CELL[kind];
-  const colH = kind === 'matrix' ? COL_LABEL_H : 0;
+  const colH = kind === 'lu' ? 0 : COL_LABEL_H;
   const gridW = c * cell.w;
   const gridH = r * cell.h;
   const innerW = Math.max(MIN_W - 2 * PAD, ROW_LABEL_W + gridW);
