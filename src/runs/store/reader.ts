@@ -266,6 +266,8 @@ class RecordStream {
   goodEnd = 0;
   private tornReported = false;
   private unreadableReported = false;
+  /** Some damage in this file has been reported (by any poll). */
+  damaged = false;
   private gap: { start: number; why: string; torn: boolean; stepBefore: number | undefined } | undefined;
 
   constructor(
@@ -336,7 +338,10 @@ class RecordStream {
           // The records may be intact: read on with the width known from elsewhere.
           this.width = fb;
           this.version = FORMAT_VERSION;
-          this.gap = { start: 0, why: `${h.error} in the header (records read on${fb > 0 ? ` with meta.json's width ${fb}` : ''})`, torn: false, stepBefore: undefined };
+          const why = `${h.error} in the header (records read on${fb > 0 ? ` with meta.json's width ${fb}` : ''})`;
+          // Read with the header alone (attention.bin, whose frames the index locates): report it now.
+          if (headerOnly) this.report(problems, { file: this.file, offset: 0, end: HEADER_BYTES, kind: 'corrupt', message: why });
+          else this.gap = { start: 0, why, torn: false, stepBefore: undefined };
         } else {
           this.width = h.width;
           this.version = h.version;
@@ -410,7 +415,7 @@ class RecordStream {
           this.pos = at + 8 + len;
           const last = this.lastStep;
           if (this.lastKey >= 0 && key <= this.lastKey) {
-            problems.push({
+            this.report(problems, {
               file: this.file,
               offset: at,
               end: at + 8 + len,
@@ -466,6 +471,11 @@ class RecordStream {
     return size;
   }
 
+  private report(problems: StoreProblem[], p: StoreProblem): void {
+    this.damaged = true;
+    problems.push(p);
+  }
+
   private stepBefore(): number | undefined {
     return this.lastStep >= 0 ? this.lastStep : undefined;
   }
@@ -485,18 +495,18 @@ class RecordStream {
     if (stepAfter !== undefined) p.stepAfter = stepAfter;
     if (g.start === 0) {
       p.message = `${g.why}${end > HEADER_BYTES ? `; bytes ${HEADER_BYTES}–${end} after it skipped too` : ''}; ${stepAfter !== undefined ? `records read from step ${stepAfter} on` : 'no readable record after it'}`;
-      problems.push(p);
+      this.report(problems, p);
       return;
     }
-    const around = `${g.stepBefore !== undefined ? `after step ${g.stepBefore}` : 'before any record'}${stepAfter !== undefined ? ` and before step ${stepAfter}` : ''}`;
+    const around = [g.stepBefore !== undefined ? `after step ${g.stepBefore}` : '', stepAfter !== undefined ? `before step ${stepAfter}` : ''].filter((x) => x).join(' and ') || 'after the header';
     p.message = `${g.why}: bytes ${g.start}–${end} skipped (records ${around} lost); ${stepAfter !== undefined ? `reading went on at the record of step ${stepAfter}` : 'no readable record after them'}`;
-    problems.push(p);
+    this.report(problems, p);
   }
 
   private tear(problems: StoreProblem[], offset: number, message: string): void {
     if (this.tornReported) return;
     this.tornReported = true;
-    problems.push({ file: this.file, offset, kind: 'torn', message });
+    this.report(problems, { file: this.file, offset, kind: 'torn', message });
   }
 
   private unreadable(problems: StoreProblem[], e: unknown, offset?: number): void {
@@ -504,12 +514,12 @@ class RecordStream {
     this.unreadableReported = true;
     const p: StoreProblem = { file: this.file, kind: 'unreadable', message: unreadableMessage(path.basename(this.file), e) };
     if (offset !== undefined && offset > 0) p.offset = offset;
-    problems.push(p);
+    this.report(problems, p);
   }
 
   private stop(problems: StoreProblem[], kind: StoreProblem['kind'], offset: number, message: string): void {
     this.stopped = true;
-    problems.push({ file: this.file, offset, kind, message });
+    this.report(problems, { file: this.file, offset, kind, message });
   }
 }
 
@@ -553,6 +563,11 @@ class AttentionTrack {
 
   get indexEnd(): number {
     return this.index?.goodEnd ?? 0;
+  }
+
+  /** Damage in attention.bin or attention.idx has been reported. */
+  get damaged(): boolean {
+    return this.bin.damaged || this.index?.damaged === true || this.reported.size > 0;
   }
 
   /** Locates the frames written since the last call; returns their steps. */
@@ -826,8 +841,9 @@ export class RunFollower {
     if (final && c && !this.countsChecked) {
       this.countsChecked = true;
       const reported = new Set(problems.map((p) => p.file));
+      // A shortfall in a file already reported damaged (now or by an earlier poll) is that damage.
       const check = (s: RecordStream, want: number | undefined) => {
-        if (want !== undefined && s.records < want && !reported.has(s.file)) problems.push({ file: s.file, offset: s.goodEnd, kind: 'torn', message: `${s.records} records, meta.json counts ${want}` });
+        if (want !== undefined && s.records < want && !reported.has(s.file) && !s.damaged) problems.push({ file: s.file, offset: s.goodEnd, kind: 'torn', message: `${s.records} records, meta.json counts ${want}` });
       };
       check(this.scalars, c.steps);
       check(this.evals, c.evals);
@@ -835,7 +851,7 @@ export class RunFollower {
       check(this.measures, c.measures);
       check(this.events, c.events);
       const idx = this.attention.indexFile!;
-      const attentionReported = reported.has(this.attention.file) || reported.has(idx);
+      const attentionReported = reported.has(this.attention.file) || reported.has(idx) || this.attention.damaged;
       if (this.attention.steps.length < c.attention && !attentionReported) {
         problems.push({ file: this.attention.file, offset: probeSize(this.attention.file), kind: 'torn', message: `${this.attention.steps.length} records, meta.json counts ${c.attention}` });
       }
