@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AttentionMapData, MeasureChunk, RunInfo, RunSummaryData, StepData } from '../../src/protocol/messages';
 import {
+  annotateRun,
   crc32,
   createRunDir,
   FILES,
@@ -625,6 +626,23 @@ test('scripts/read_run.py (standard-library Python) reads the same numbers as th
   assert.equal(edited.status, 0);
   assert.match(edited.stderr, /checksum does not match/);
   fs.writeFileSync(metaFile, metaText);
+  annotateRun(dir, { note: 'a "quoted"\tnote\nwith é, 😀, \u0001 and 1e-7', name: 'renamed ✓' });
+  assert.equal(python([dir]).stderr, '', 'the same canonical JSON for any text');
+  fs.writeFileSync(metaFile, metaText);
+
+  // A damaged record in the middle: both readers skip it, report it and read on.
+  const sFile = path.join(dir, FILES.scalars);
+  const sBytes = readBytes(sFile);
+  const hurt = sBytes.slice();
+  hurt[16 + 40 * (28 + 8 * fx.G) + 9] ^= 0x08;
+  fs.writeFileSync(sFile, hurt);
+  const skipped = python([dir]);
+  assert.equal(skipped.status, 0);
+  assert.match(skipped.stderr, /corrupt at 2416: record checksum mismatch: bytes 2416-2476 skipped \(records after step 40 and before step 42 lost\)/);
+  const pySteps = skipped.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
+  assert.deepEqual(pySteps, Array.from(openRun(dir).scalars.step));
+  assert.equal(pySteps.length, 299);
+  fs.writeFileSync(sFile, sBytes);
 
   // A torn tail: Python reports it on stderr and prints the prefix, as the TypeScript reader loads it.
   const file = path.join(dir, FILES.scalars);
