@@ -70,6 +70,7 @@ function columnAt(page: Page, chart: string, step: number): Promise<number[]> {
       const x = Math.round(c.scales.x.getPixelForValue(step));
       const top = Math.ceil(c.chartArea.top) + 16; // under the labels
       const h = Math.floor(c.chartArea.bottom) - top - 1;
+      if (h < 40) throw new Error(`the plot of ${chart} is ${h} px high`);
       const img = c.canvas.getContext('2d')!.getImageData(x, top, 1, h).data;
       const px: number[][] = [];
       for (let i = 0; i < img.length; i += 4) px.push([img[i]!, img[i + 1]!, img[i + 2]!, img[i + 3]!]);
@@ -78,6 +79,18 @@ function columnAt(page: Page, chart: string, step: number): Promise<number[]> {
     },
     { chart, step },
   );
+}
+
+/** Wait until every step chart has its size (Chart.js resizes a new chart after a delay), then a repaint. */
+async function chartsSized(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const al = (window as unknown as { __attentionLens: { charts: Record<string, { chartArea?: { top: number; bottom: number } }> } }).__attentionLens;
+    return ['loss', 'accuracy', 'gradients', 'measure:lr', 'measure:displacement'].every((n) => {
+      const a = al.charts[n]?.chartArea;
+      return a !== undefined && a.bottom - a.top > 80;
+    });
+  });
+  await settle(page);
 }
 
 /** The step charts: the built-in three and the two declared series cards. */
@@ -99,6 +112,7 @@ test('M1. dashboard: a chart per series card, the matrix at the scrubbed step, t
   const { msg, run } = snapshotOf('task-seq', {});
   const p = await openPage(browser, server.origin, { height: 1100 });
   await deliver(p.page, msg);
+  await chartsSized(p.page);
 
   // Series: lr on a log axis, one point per step; displacement, a line per group, from 0.
   assert.deepEqual(await p.page.locator('.al-measure-card').evaluateAll((els) => els.map((e) => e.getAttribute('data-measure'))), ['lr', 'displacement']);
@@ -274,6 +288,7 @@ test('M3. dashboard: an event declared as a line is a dashed vertical line at it
   const info = { ...snap.info!, measures: snap.info!.measures!.map((d) => (d.kind === 'event' ? { ...d, display: 'line' as const } : d.id === 'lr' ? { ...d, unit: 'η' } : d)) };
   const p = await openPage(browser, server.origin);
   await deliver(p.page, { ...msg, snapshot: { ...snap, info } });
+  await chartsSized(p.page);
   const ms = (await hooks(p.page, (al) => al.markers?.('measure:displacement'))) ?? [];
   assert.deepEqual(ms.map((x) => [x.step, x.end, x.display]), [
     [1, undefined, 'line'],
