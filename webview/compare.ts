@@ -11,9 +11,10 @@
 import type { AttentionFrame, HostToWebview, MeasureDecl } from '../src/protocol/messages';
 import { scaleForStage } from './model/colorRamp';
 import { CompareStore, luProbeGrid, luRow, rangeIndices } from './model/compareStore';
-import { encoderLayer, layersOf, STAGE_LABEL } from './model/layout';
+import { encoderLayer, layersOf, probeOptions, STAGE_LABEL } from './model/layout';
 import { cardsKey, eventMarkers, matrixPaintValues, matrixScale, matrixStepNote, mergeCards, mergeMatrices, seriesCards, StepCursor, styleMarkers, type DrawnMarker, type SeriesCard } from './model/measures';
-import { Scrubber } from './model/scrubber';
+import { FrameRequests } from './model/frameRequests';
+import { Scrubber, scrubberKey } from './model/scrubber';
 import { Changed, RunStore } from './model/store';
 import { SeriesChart, type LineSource, type LineSpec } from './charts';
 import { chartCard } from './cards';
@@ -23,13 +24,11 @@ import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
 import { EncoderHeatmaps, Legend, LuHeatmap, MatrixHeatmap, Tooltip } from './heatmap';
 import { canvasPng, chartImage, heatImage } from './exportImage';
 import { followTheme } from './followTheme';
-import { markerInfo, type ChartSeriesData, type HeatmapInfo, type MarkerInfo, type MatrixInfo, type ViewHooks } from './hooks';
+import { baseHooks, chartPoints, markerInfo, type ChartSeriesData, type HeatmapInfo, type MarkerInfo, type MatrixInfo, type ViewHooks } from './hooks';
 import { cardConvention, cardLineSource, fileSafe, MatrixCard } from './measureCards';
 import { Dirty, FrameScheduler } from './scheduler';
 import type { Theme } from './theme';
 
-/** A requestAttention without reply for this long may be sent again. */
-const REQUEST_TIMEOUT_MS = 3000;
 /** Run colours: --vscode-charts-blue, orange, green, purple, red, yellow (Theme.series order). */
 export const RUN_COLOURS = 6;
 
@@ -88,12 +87,6 @@ interface Panel {
   key: string;
 }
 
-/** Per run: one scrubber request in flight; the reply's frame answers `inflight.step`. */
-interface Requests {
-  wanted: number | undefined;
-  inflight: { step: number; at: number } | undefined;
-  alias: Map<number, number>;
-}
 
 type Chart = { name: 'loss' | 'accuracy' | 'gradients'; chart: SeriesChart; series: (s: RunStore) => { xs: Float64Array; ys: Float64Array; n: number } };
 
@@ -148,7 +141,8 @@ export class CompareView {
   private dragging = false;
   private readonly panelsEl = h('div', 'al-cmp-panels');
   private panels: Panel[] = [];
-  private readonly requests = new Map<string, Requests>();
+  /** Scrubber frame requests: per run one in flight at a time. */
+  private readonly requests: FrameRequests;
 
   private readonly configTable = h('table', 'al-table al-cmp-config-table');
   private readonly configNote = h('p', 'al-card-note al-cmp-config-note');
@@ -174,6 +168,11 @@ export class CompareView {
   ) {
     this.theme = followTheme(this.scheduler, (t) => (this.theme = t), { charts: true }).theme;
     this.vs = parseCompareState(host.getState());
+    this.requests = new FrameRequests({
+      post: (runId, step) => this.host.post({ type: 'requestAttention', runId, step }),
+      frameAt: (runId, step) => this.store.run(runId)?.frameAt(step),
+      now: () => performance.now(),
+    });
     for (const id of this.vs.hidden) this.store.hidden.add(id);
 
     const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
@@ -260,12 +259,8 @@ export class CompareView {
     else if ((r.changed & Changed.Run) !== 0) this.scrub.setStops(this.store.stops);
     if ((r.changed & Changed.Attention) !== 0) this.scrub.setStops(this.store.stops);
     if ((r.changed & Changed.Loaded) !== 0 && msg.type === 'attentionLoaded') {
-      const q = this.requests.get(msg.runId);
-      if (q !== undefined) {
-        if (q.inflight !== undefined && q.inflight.step !== msg.frame.step) q.alias.set(q.inflight.step, msg.frame.step);
-        q.inflight = undefined;
-      }
-      this.pump();
+      this.requests.loaded(msg.runId, msg.frame.step);
+      this.requests.pump(this.scrub.live);
     }
     if (r.changed !== Changed.None) this.scheduler.invalidate(r.changed);
   }
@@ -342,8 +337,7 @@ export class CompareView {
 
   private onNewRuns(): void {
     this.scrub.setStops(this.store.stops);
-    this.requests.clear();
-    for (const id of this.store.runIds) this.requests.set(id, { wanted: undefined, inflight: undefined, alias: new Map() });
+    this.requests.reset(this.store.runIds);
     this.scrub.restore({ live: this.vs.live, step: this.vs.step });
     this.cursor.restore(this.vs.measureStep);
     this.buildPanels();
@@ -354,20 +348,10 @@ export class CompareView {
   // ─── scrubber ───────────────────────────────────────────────────────────────────────
 
   private scrubKey(e: KeyboardEvent): void {
-    const moves: Record<string, () => boolean> = {
-      ArrowLeft: () => this.scrub.moveBy(-1),
-      ArrowDown: () => this.scrub.moveBy(-1),
-      ArrowRight: () => this.scrub.moveBy(1),
-      ArrowUp: () => this.scrub.moveBy(1),
-      PageDown: () => this.scrub.moveBy(-10),
-      PageUp: () => this.scrub.moveBy(10),
-      Home: () => this.scrub.first !== undefined && this.scrub.moveTo(this.scrub.first),
-      End: () => this.scrub.goLive(),
-    };
-    const f = moves[e.key];
-    if (f === undefined) return;
+    const changed = scrubberKey(this.scrub, e.key);
+    if (changed === undefined) return;
     e.preventDefault();
-    if (f()) this.afterScrub();
+    if (changed) this.afterScrub();
     this.scheduler.invalidate(Dirty.View);
   }
 
@@ -379,37 +363,12 @@ export class CompareView {
 
   /** Every visible run wants its frame at or before the scrubbed step. */
   private wantAll(): void {
-    for (const id of this.store.runIds) {
-      const q = this.requests.get(id);
-      if (q === undefined) continue;
-      q.wanted = this.store.isHidden(id) ? undefined : this.store.runStepAt(id, this.scrub.step, this.scrub.live);
-    }
-    this.pump();
+    for (const id of this.store.runIds) this.requests.want(id, this.store.isHidden(id) ? undefined : this.store.runStepAt(id, this.scrub.step, this.scrub.live));
+    this.requests.pump(this.scrub.live);
   }
 
   private frameOf(runId: string, step: number): AttentionFrame | undefined {
-    const s = this.store.run(runId);
-    if (s === undefined) return undefined;
-    const f = s.frameAt(step);
-    if (f !== undefined) return f;
-    const a = this.requests.get(runId)?.alias.get(step);
-    return a !== undefined ? s.frameAt(a) : undefined;
-  }
-
-  /** Ask the host for each run's wanted frame unless it is here or a request is still out. */
-  private pump(): void {
-    const now = performance.now();
-    for (const [runId, q] of this.requests) {
-      const step = q.wanted;
-      if (step === undefined) continue;
-      if (this.scrub.live || this.frameOf(runId, step) !== undefined) {
-        q.wanted = undefined;
-        continue;
-      }
-      if (q.inflight !== undefined && now - q.inflight.at < REQUEST_TIMEOUT_MS) continue;
-      q.inflight = { step, at: now };
-      this.host.post({ type: 'requestAttention', runId, step });
-    }
+    return this.requests.frame(runId, step);
   }
 
   // ─── rendering ──────────────────────────────────────────────────────────────────────
@@ -760,14 +719,7 @@ export class CompareView {
     const first = st.runs.find((s) => s.info !== undefined) ?? st.runs[0];
     const nProbes = Math.max(0, ...st.runs.map((s) => s.info?.probes.length ?? s.latestAttention?.probes.length ?? 0));
     const probe = Math.min(this.vs.probe, Math.max(0, nProbes - 1));
-    this.probeSel.setOptions(
-      Array.from({ length: nProbes }, (_, i) => {
-        const toks = first?.info?.probes[i]?.tokens ?? [];
-        const text = toks.slice(0, 8).join(' ') + (toks.length > 8 ? ' …' : '');
-        return { value: String(i), label: `#${i} ${text}`.trim() };
-      }),
-      String(probe),
-    );
+    this.probeSel.setOptions(probeOptions(first?.info, nProbes), String(probe));
     const same = st.runs.every((s) => (s.info?.probes[probe]?.tokens ?? []).join('\u0001') === (first?.info?.probes[probe]?.tokens ?? []).join('\u0001'));
     setText(this.probeNote, same ? '' : `The runs differ in their probes: each shows its own probe #${probe}.`);
     const encoders = st.runs.filter((s) => s.info?.modelKind === 'encoder');
@@ -885,18 +837,6 @@ export class CompareView {
   // ─── test hooks ─────────────────────────────────────────────────────────────────────
 
   hooks(): ViewHooks {
-    const pts = (data: unknown[]): { xs: number[]; ys: number[] } => {
-      const xs: number[] = [];
-      const ys: number[] = [];
-      for (const p of data) {
-        if (typeof p === 'object' && p !== null && 'x' in p && 'y' in p) {
-          xs.push(Number(p.x));
-          ys.push(Number(p.y));
-        }
-      }
-      return { xs, ys };
-    };
-    const sched = this.scheduler;
     const store = this.store;
     const byName = (name: string): SeriesChart | undefined => this.charts.find((c) => c.name === name)?.chart ?? this.measureCharts.find((c) => `measure:${c.card.key}` === name)?.chart;
     const runOf = (name: string, i: number): string => {
@@ -905,27 +845,23 @@ export class CompareView {
     };
     const self = this;
     const none = new RunStore();
-    return {
-      /** The first compared run (the compare store is `compare`). */
-      get store() {
-        return store.runs[0] ?? none;
-      },
+    const base = baseHooks(
+      this.scheduler,
+      () => this.theme.heat,
+      () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
+    );
+    const hooks = Object.assign(base, {
+      store: none,
       compare: store,
-      get renders() {
-        return sched.renders;
-      },
-      flush: () => this.scheduler.flush(),
-      nextRender: () => this.scheduler.nextRender(),
       charts: this.chartObjects,
       chartData: (name: string): ChartSeriesData[] | undefined =>
-        byName(name)?.chart.data.datasets.map((ds, i) => ({ label: ds.label ?? '', runId: runOf(name, i), hidden: ds.hidden === true, ...pts(ds.data) })),
+        byName(name)?.chart.data.datasets.map((ds, i) => ({ label: ds.label ?? '', runId: runOf(name, i), hidden: ds.hidden === true, ...chartPoints(ds.data) })),
       markers: (name: string): MarkerInfo[] | undefined => byName(name)?.drawnMarkers.map((m) => markerInfo(m)),
       matrices: (): MatrixInfo[] => {
         const { first, last } = this.cursorRange();
         const at = this.cursor.at(first, last);
         return this.matrixCards.flatMap((c) => c.panels.map((p) => ({ id: c.decl.id, runId: p.runId, step: p.shown, at, live: this.cursor.live, cells: p.heat.cellTexts })));
       },
-      palette: () => this.theme.heat,
       heatmaps: (): HeatmapInfo[] => {
         const out: HeatmapInfo[] = [];
         for (const p of this.panels) {
@@ -941,7 +877,9 @@ export class CompareView {
       shownSteps: () => Object.fromEntries(this.panels.map((p) => [p.runId, p.shown?.step])),
       zoom: () => (self.vs.zoom === undefined ? undefined : { ...self.vs.zoom }),
       setZoom: (z: { x0: number; x1: number } | undefined) => self.setZoom(z),
-      scrubber: () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
-    };
+    });
+    // The first compared run (the compare store is `compare`), whichever it is when read.
+    Object.defineProperty(hooks, 'store', { get: () => store.runs[0] ?? none, enumerable: true });
+    return hooks;
   }
 }

@@ -8,9 +8,10 @@
 import type { AttentionFrame, HostToWebview, MeasureDecl, WebviewToHost } from '../src/protocol/messages';
 import type { ScaleMode } from './model/colorRamp';
 import { scaleForStage } from './model/colorRamp';
-import { encoderLayer, layersOf, luGrid, STAGE_LABEL } from './model/layout';
+import { encoderLayer, layersOf, luGrid, probeOptions, STAGE_LABEL } from './model/layout';
 import { cardsKey, eventMarkers, matrixDecls, matrixPaintValues, matrixScale, matrixStepNote, seriesCards, StepCursor, styleMarkers, type DrawnMarker, type MatrixValue, type SeriesCard } from './model/measures';
-import { Scrubber } from './model/scrubber';
+import { FrameRequests } from './model/frameRequests';
+import { Scrubber, scrubberKey } from './model/scrubber';
 import { Changed, RunStore } from './model/store';
 import { SeriesChart, type LineSpec } from './charts';
 import { chartCard } from './cards';
@@ -19,7 +20,7 @@ import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
 import { canvasPng, chartImage, heatImage } from './exportImage';
 import { followTheme } from './followTheme';
 import { EncoderHeatmaps, Legend, LuHeatmap, MatrixHeatmap, Tooltip, type Focus } from './heatmap';
-import { markerInfo, type ChartSeriesData, type HeatmapInfo, type MarkerInfo, type MatrixInfo, type ViewHooks } from './hooks';
+import { baseHooks, chartPoints, markerInfo, type ChartSeriesData, type HeatmapInfo, type MarkerInfo, type MatrixInfo, type ViewHooks } from './hooks';
 import { cardConvention, cardLineSource, fileSafe, markerPalette, MatrixCard } from './measureCards';
 import { IdentityScatter } from './scatter';
 import { Dirty, FrameScheduler } from './scheduler';
@@ -34,9 +35,6 @@ export interface WebviewHost {
   getState(): unknown;
   setState(state: unknown): void;
 }
-
-/** A requestAttention without reply for this long may be sent again. */
-const REQUEST_TIMEOUT_MS = 3000;
 
 /** A declared series card's chart. */
 interface MeasureChart {
@@ -130,10 +128,8 @@ export class Dashboard {
   /** The frame on screen and what it was painted with. */
   private shown: AttentionFrame | undefined;
   private paintedKey = '';
-  /** Scrubber requests: one in flight at a time; the reply's frame answers `inflight.step`. */
-  private wanted: number | undefined;
-  private inflight: { step: number; at: number } | undefined;
-  private readonly alias = new Map<number, number>();
+  /** Scrubber frame requests: one in flight at a time. */
+  private readonly requests: FrameRequests;
 
   constructor(
     root: HTMLElement,
@@ -141,6 +137,11 @@ export class Dashboard {
   ) {
     this.theme = followTheme(this.scheduler, (t) => (this.theme = t), { charts: true }).theme;
     this.vs = parseViewState(host.getState());
+    this.requests = new FrameRequests({
+      post: (runId, step) => this.host.post({ type: 'requestAttention', runId, step }),
+      frameAt: (_runId, step) => this.store.frameAt(step),
+      now: () => performance.now(),
+    });
     const post = (type: 'pauseRun' | 'resumeRun' | 'stepRun' | 'stopRun') => () => {
       if (this.store.runId !== undefined) this.host.post({ type, runId: this.store.runId });
     };
@@ -226,9 +227,8 @@ export class Dashboard {
     if (r.warning !== undefined) console.warn(`[attention-lens] ${r.warning}`);
     if ((r.changed & Changed.Run) !== 0) this.onNewRun();
     if ((r.changed & Changed.Loaded) !== 0 && msg.type === 'attentionLoaded') {
-      if (this.inflight !== undefined && this.inflight.step !== msg.frame.step) this.alias.set(this.inflight.step, msg.frame.step);
-      this.inflight = undefined;
-      this.pump();
+      this.requests.loaded(msg.runId, msg.frame.step);
+      this.requests.pump(this.scrub.live);
     }
     if (r.changed !== Changed.None) this.scheduler.invalidate(r.changed);
   }
@@ -260,9 +260,7 @@ export class Dashboard {
 
   private onNewRun(): void {
     this.scrub.setStops(this.store.attentionSteps);
-    this.alias.clear();
-    this.inflight = undefined;
-    this.wanted = undefined;
+    this.requests.reset(this.store.runId !== undefined ? [this.store.runId] : []);
     this.shown = undefined;
     this.paintedKey = '';
     if (this.vs.runId === this.store.runId) {
@@ -287,31 +285,8 @@ export class Dashboard {
   }
 
   private scrubKey(e: KeyboardEvent): void {
-    let changed: boolean;
-    switch (e.key) {
-      case 'ArrowLeft':
-      case 'ArrowDown':
-        changed = this.scrub.moveBy(-1);
-        break;
-      case 'ArrowRight':
-      case 'ArrowUp':
-        changed = this.scrub.moveBy(1);
-        break;
-      case 'PageDown':
-        changed = this.scrub.moveBy(-10);
-        break;
-      case 'PageUp':
-        changed = this.scrub.moveBy(10);
-        break;
-      case 'Home':
-        changed = this.scrub.first !== undefined && this.scrub.moveTo(this.scrub.first);
-        break;
-      case 'End':
-        changed = this.scrub.goLive();
-        break;
-      default:
-        return;
-    }
+    const changed = scrubberKey(this.scrub, e.key);
+    if (changed === undefined) return;
     e.preventDefault();
     if (changed) this.afterScrub();
     this.scheduler.invalidate(Dirty.View);
@@ -329,29 +304,14 @@ export class Dashboard {
   }
 
   private frameFor(step: number): AttentionFrame | undefined {
-    const f = this.store.frameAt(step);
-    if (f !== undefined) return f;
-    const a = this.alias.get(step);
-    return a !== undefined ? this.store.frameAt(a) : undefined;
+    return this.store.runId === undefined ? undefined : this.requests.frame(this.store.runId, step);
   }
 
+  /** Ask the host for the frame of `step` unless it is here or a request is still out. */
   private want(step: number): void {
-    this.wanted = step;
-    this.pump();
-  }
-
-  /** Ask the host for the wanted frame unless it is here or a request is still out. */
-  private pump(): void {
-    const step = this.wanted;
-    if (step === undefined || this.store.runId === undefined) return;
-    if (this.frameFor(step) !== undefined || this.scrub.live) {
-      this.wanted = undefined;
-      return;
-    }
-    const now = performance.now();
-    if (this.inflight !== undefined && now - this.inflight.at < REQUEST_TIMEOUT_MS) return;
-    this.inflight = { step, at: now };
-    this.host.post({ type: 'requestAttention', runId: this.store.runId, step });
+    if (this.store.runId === undefined) return;
+    this.requests.want(this.store.runId, step);
+    this.requests.pump(this.scrub.live);
   }
 
   // ─── rendering ──────────────────────────────────────────────────────────────────────
@@ -637,14 +597,7 @@ export class Dashboard {
     const probes = s.info?.probes.length ?? f?.probes.length ?? 0;
     if (!isLu) {
       const probe = Math.min(this.vs.probe, Math.max(0, probes - 1));
-      this.probeSel.setOptions(
-        Array.from({ length: probes }, (_, i) => {
-          const toks = s.info?.probes[i]?.tokens ?? [];
-          const text = toks.slice(0, 8).join(' ') + (toks.length > 8 ? ' …' : '');
-          return { value: String(i), label: `#${i} ${text}`.trim() };
-        }),
-        String(probe),
-      );
+      this.probeSel.setOptions(probeOptions(s.info, probes), String(probe));
       const layers = layersOf(f);
       const layer = layers.includes(this.vs.layer) ? this.vs.layer : (layers[0] ?? 0);
       this.layerSel.setOptions(
@@ -716,27 +669,15 @@ export class Dashboard {
 
   hooks(): ViewHooks {
     const charts = this.chartsByName;
-    const pts = (data: unknown[]): { xs: number[]; ys: number[] } => {
-      const xs: number[] = [];
-      const ys: number[] = [];
-      for (const p of data) {
-        if (typeof p === 'object' && p !== null && 'x' in p && 'y' in p) {
-          xs.push(Number(p.x));
-          ys.push(Number(p.y));
-        }
-      }
-      return { xs, ys };
-    };
-    const sched = this.scheduler;
-    return {
+    const base = baseHooks(
+      this.scheduler,
+      () => this.theme.heat,
+      () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
+    );
+    return Object.assign(base, {
       store: this.store,
-      get renders() {
-        return sched.renders;
-      },
-      flush: () => this.scheduler.flush(),
-      nextRender: () => this.scheduler.nextRender(),
       charts: this.chartObjects,
-      chartData: (name: string): ChartSeriesData[] | undefined => charts[name]?.chart.data.datasets.map((ds) => ({ label: ds.label ?? '', ...pts(ds.data) })),
+      chartData: (name: string): ChartSeriesData[] | undefined => charts[name]?.chart.data.datasets.map((ds) => ({ label: ds.label ?? '', ...chartPoints(ds.data) })),
       markers: (name: string): MarkerInfo[] | undefined => {
         const c = charts[name];
         return c instanceof SeriesChart ? c.drawnMarkers.map((m) => markerInfo(m)) : undefined;
@@ -745,7 +686,6 @@ export class Dashboard {
         const { first, last } = this.cursorRange();
         return this.matrixPanels.map((p) => ({ id: p.decl.id, step: p.shown, at: this.cursor.at(first, last), live: this.cursor.live, cells: p.heat.cellTexts }));
       },
-      palette: () => this.theme.heat,
       heatmaps: (): HeatmapInfo[] => {
         const out: HeatmapInfo[] = [];
         const lu = this.lu.heat;
@@ -759,10 +699,9 @@ export class Dashboard {
         return out;
       },
       shownStep: () => this.shown?.step,
-      scrubber: () => ({ live: this.scrub.live, step: this.scrub.step, stops: this.scrub.count }),
       stepLatencies: () => [...this.latencies],
       hopLatencies: () => [...this.hops],
-    };
+    });
   }
 
 }

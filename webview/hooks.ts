@@ -6,6 +6,7 @@ import type { HeatPalette } from './model/colorRamp';
 import type { CompareStore } from './model/compareStore';
 import type { DrawnMarker } from './model/measures';
 import type { RunStore } from './model/store';
+import type { FrameScheduler } from './scheduler';
 
 export interface ChartSeriesData {
   label: string;
@@ -103,3 +104,33 @@ export interface AttentionLensHooks {
 
 /** What a view (dashboard or sidebar) contributes to the hooks. */
 export type ViewHooks = Omit<AttentionLensHooks, 'received' | 'dropped' | 'view'>;
+
+/** A Chart.js dataset's points (parsed {x, y} objects) as two arrays. */
+export function chartPoints(data: readonly unknown[]): { xs: number[]; ys: number[] } {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const p of data) {
+    if (typeof p === 'object' && p !== null && 'x' in p && 'y' in p) {
+      xs.push(Number(p.x));
+      ys.push(Number(p.y));
+    }
+  }
+  return { xs, ys };
+}
+
+/** The hooks every view has alike: its repaints (a live count), flush and next repaint, the heat palette, its scrubber. */
+export function baseHooks(
+  scheduler: FrameScheduler,
+  palette: () => HeatPalette,
+  scrubber: () => { live: boolean; step: number | undefined; stops: number },
+): Pick<AttentionLensHooks, 'renders' | 'flush' | 'nextRender' | 'palette' | 'scrubber'> {
+  return {
+    get renders() {
+      return scheduler.renders;
+    },
+    flush: () => scheduler.flush(),
+    nextRender: () => scheduler.nextRender(),
+    palette,
+    scrubber,
+  };
+}

@@ -9,7 +9,7 @@ import { encoderLayer, layersOf, luGrid } from './model/layout';
 import { Changed, RunStore } from './model/store';
 import { formatInt, formatNum, h, setHidden, setText } from './dom';
 import { EncoderHeatmaps, Legend, LuHeatmap, Tooltip } from './heatmap';
-import type { HeatmapInfo, ViewHooks } from './hooks';
+import { baseHooks, type HeatmapInfo, type ViewHooks } from './hooks';
 import { followTheme } from './followTheme';
 import { Dirty, FrameScheduler } from './scheduler';
 import { Sparkline } from './sparkline';
@@ -104,17 +104,15 @@ export class Sidebar {
   }
 
   hooks(): ViewHooks {
-    const sched = this.scheduler;
-    return {
+    const base = baseHooks(
+      this.scheduler,
+      () => this.theme.heat,
+      () => ({ live: true, step: this.shownStep, stops: this.store.attentionSteps.length }),
+    );
+    return Object.assign(base, {
       store: this.store,
-      get renders() {
-        return sched.renders;
-      },
-      flush: () => this.scheduler.flush(),
-      nextRender: () => this.scheduler.nextRender(),
       charts: {},
       chartData: (name: string) => (name === 'loss' ? [{ label: 'loss', xs: Array.from(this.store.step.values), ys: Array.from(this.store.loss.values) }] : undefined),
-      palette: () => this.theme.heat,
       heatmaps: (): HeatmapInfo[] => {
         const out: HeatmapInfo[] = [];
         if (!this.lu.el.hidden) out.push({ name: 'lu', canvas: this.lu.heat.canvas, rows: this.lu.heat.rows, cols: this.lu.heat.cols, values: this.lu.heat.values });
@@ -122,7 +120,6 @@ export class Sidebar {
         return out;
       },
       shownStep: () => this.shownStep,
-      scrubber: () => ({ live: true, step: this.shownStep, stops: this.store.attentionSteps.length }),
-    };
+    });
   }
 }

@@ -24,6 +24,15 @@ export function tokenLabels(tokens: readonly string[] | undefined, n: number): s
   return out;
 }
 
+/** The probe selector's options: "#i" and the probe's first 8 tokens (… when it has more). */
+export function probeOptions(info: RunInfo | undefined, n: number): { value: string; label: string }[] {
+  return Array.from({ length: n }, (_, i) => {
+    const toks = info?.probes[i]?.tokens ?? [];
+    const text = toks.slice(0, 8).join(' ') + (toks.length > 8 ? ' …' : '');
+    return { value: String(i), label: `#${i} ${text}`.trim() };
+  });
+}
+
 /** Lu model: probe sentences as rows, token positions as columns. */
 export interface LuGrid {
   rows: number;

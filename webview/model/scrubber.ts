@@ -101,3 +101,28 @@ export class Scrubber {
     return this.live ? 'live' : String(this.chosen);
   }
 }
+
+/**
+ * A key on the scrubber: ←/↓ and →/↑ one stop, PageDown / PageUp ten, Home the first stop, End
+ * live. Returns whether the shown step changed, or undefined when the key is not one of these.
+ */
+export function scrubberKey(scrub: Scrubber, key: string): boolean | undefined {
+  switch (key) {
+    case 'ArrowLeft':
+    case 'ArrowDown':
+      return scrub.moveBy(-1);
+    case 'ArrowRight':
+    case 'ArrowUp':
+      return scrub.moveBy(1);
+    case 'PageDown':
+      return scrub.moveBy(-10);
+    case 'PageUp':
+      return scrub.moveBy(10);
+    case 'Home':
+      return scrub.first !== undefined && scrub.moveTo(scrub.first);
+    case 'End':
+      return scrub.goLive();
+    default:
+      return undefined;
+  }
+}
