@@ -438,7 +438,12 @@ export class Dashboard {
 
   private renderCharts(): void {
     const { x0, x1 } = this.store.stepRange();
-    for (const c of this.stepCharts) c.update(x0, x1);
+    for (const c of this.stepCharts) {
+      const w = c.chart.chartArea?.width;
+      c.update(x0, x1);
+      // New y labels can narrow the plot: decimate again for the columns it has now.
+      if (w !== undefined && Math.round(c.chart.chartArea?.width ?? w) !== Math.round(w)) c.update(x0, x1);
+    }
   }
 
   // ─── declared measurements ──────────────────────────────────────────────────────────

@@ -29,9 +29,6 @@ export function cardLineSource(m: MeasureStore, card: SeriesCard, i: number): Li
   return { xs: col.step.values, ys: ys.values, n: Math.min(col.step.length, ys.length), epoch: m.epoch };
 }
 
-/** The y axis title of a card: its unit. */
-export const cardAxisTitle = (card: SeriesCard): string | undefined => card.unit;
-
 /** The card's convention sentences as one text. */
 export const cardConvention = (card: SeriesCard): string => card.conventions.join(' ');
 

@@ -424,3 +424,49 @@ test('M5. compare, live: one run appended to step 120 while the other is done; i
   assert.deepEqual(p.errors, []);
   await close(p);
 });
+
+test('M6. a declared series of 1,000,000 steps: decimated to the chart’s width, a one-step spike kept, repaints fast', async () => {
+  const p = await openPage(browser, server.origin);
+  const t = await p.page.evaluate(async () => {
+    const al = (window as unknown as { __attentionLens: AttentionLensHooks }).__attentionLens;
+    const n = 1_000_000;
+    const chunk = (from: number, count: number) => {
+      const step = new Float64Array(count);
+      const values = new Float64Array(count * 2); // (count, 2 groups)
+      for (let i = 0; i < count; i++) {
+        const s = from + i;
+        step[i] = s;
+        values[2 * i] = s === 654_321 ? 50 : 1 + 0.01 * Math.sin(s / 1000);
+        values[2 * i + 1] = 0.5;
+      }
+      return { step, values };
+    };
+    const c = chunk(1, n);
+    const e = new Float64Array(0);
+    const info = { name: 'big', modelKind: 'other', groups: [], totalSteps: 2 * n, stepsPerEpoch: 1, classes: [], probes: [], config: {}, measures: [{ id: 'g', kind: 'groups', label: 'two groups', groups: ['a', 'b'] }, { id: 'ev', kind: 'event', label: 'ev' }] };
+    const scalars = { n: 0, step: e, loss: e, trainAccuracy: e, gradNorms: e, weightNorms: e };
+    const t0 = performance.now();
+    window.postMessage({ type: 'snapshot', protocolVersion: 1, snapshot: { runId: 'big', status: 'running', info, scalars, evals: [], attentionSteps: [], identity: [], measures: { series: [{ id: 'g', step: c.step, values: c.values }], matrices: [], events: [{ id: 'ev', step: 500_000, text: 'half way' }] } } }, '*');
+    await new Promise((r) => setTimeout(r, 0));
+    await al.nextRender();
+    const t1 = performance.now();
+    // Ten more steps, one repaint, timed alone.
+    const more = chunk(n + 1, 10);
+    window.postMessage({ type: 'stepsAppended', runId: 'big', scalars, evals: [], attentionSteps: [], identity: [], measures: { series: [{ id: 'g', step: more.step, values: more.values }], matrices: [], events: [] } }, '*');
+    await new Promise((r) => setTimeout(r, 0));
+    const t2 = performance.now();
+    al.flush();
+    const t3 = performance.now();
+    const d = al.chartData('measure:g') ?? [];
+    const width = (al.charts['measure:g'] as { chartArea: { width: number } }).chartArea.width;
+    return { firstMs: t1 - t0, repaintMs: t3 - t2, held: al.store.measures.columns.get('g')?.step.length, points: d.map((x) => x.ys.length), max: Math.max(...(d[0]?.ys ?? [])), width, markers: al.markers?.('measure:g')?.length };
+  });
+  assert.equal(t.held, 1_000_010);
+  for (const n of t.points) assert.ok(n <= 2 * Math.round(t.width) + 2, `${n} points for ${t.width} px`);
+  assert.equal(t.max, 50, 'the spike at step 654,321 is drawn');
+  assert.equal(t.markers, 1);
+  assert.ok(t.repaintMs < 1000, `a repaint took ${t.repaintMs.toFixed(0)} ms`);
+  console.log(`# 1M-step declared series: first paint ${t.firstMs.toFixed(0)} ms, repaint ${t.repaintMs.toFixed(0)} ms, ${t.points.join(' + ')} points`);
+  assert.deepEqual(p.errors, []);
+  await close(p);
+});
