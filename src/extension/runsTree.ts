@@ -140,7 +140,9 @@ export class RunsTree extends Disposable implements vscode.TreeDataProvider<Node
     item.id = run.id;
     const note = this.catalog.noteOf(run);
     item.description = runDescription(run, note);
-    item.iconPath = ICONS[run.status];
+    const damaged = isStored(run) ? run.damaged : undefined;
+    item.iconPath = damaged ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : ICONS[run.status];
+    if (damaged) item.description = `damaged · ${item.description}`;
     item.contextValue = stored ? `run.stored.${run.status}` : `run.${run.status}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${escape(run.name)}** — ${run.status}${stored ? (run.beingWritten ? ' (written by another process)' : ' (saved)') : ''}\n\n`);

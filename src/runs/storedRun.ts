@@ -156,9 +156,13 @@ export class StoredRun {
   get beingWritten(): boolean {
     return !this.listing.ended && this.listing.writerAlive !== false;
   }
-  /** Problems found while listing (unreadable headers), plus those found reading the records. */
+  /** Why meta.json could not be trusted (missing, unreadable, checksum), when it could not; the run is then shown from its streams. */
+  get damaged(): StoreProblem | undefined {
+    return this.listing.damaged;
+  }
+  /** Problems found while listing (a damaged meta.json, unreadable headers), plus those found reading the records. */
   get problems(): StoreProblem[] {
-    return [...this.listing.problems, ...(this.data?.problems ?? [])];
+    return [...(this.listing.damaged ? [this.listing.damaged] : []), ...this.listing.problems, ...(this.data?.problems ?? [])];
   }
 
   /**
@@ -171,6 +175,8 @@ export class StoredRun {
     return this.listing.writerAlive === false ? 'failed' : m.status;
   }
   get statusReason(): string | undefined {
+    const d = this.listing.damaged;
+    if (d) return `meta.json is damaged (${d.message}); what its streams hold is shown`;
     const m = this.listing.meta;
     if (!this.listing.ended && !isTerminal(m.status) && this.listing.writerAlive === false) return 'the process writing this run ended without closing it (killed or crashed); its flushed steps are kept';
     return m.statusReason;
