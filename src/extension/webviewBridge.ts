@@ -56,7 +56,7 @@ export class WebviewBridge extends Disposable {
       if (this.ready && this.shows(run.id)) this.flow.push(msg);
     };
     const changed = (run: AnyRun) => {
-      if (this.ready && this.shows(run.id)) void this.post(run.statusMessage());
+      if (this.ready && this.shows(run.id)) void this.post(this.withNote(run, run.statusMessage()));
     };
     this._register(toDisposable(host.manager.on('runUpdate', update)));
     this._register(toDisposable(host.manager.on('runChanged', changed)));
@@ -95,13 +95,26 @@ export class WebviewBridge extends Disposable {
     const view = this.view;
     if (view.kind === 'compare') {
       const runs = this.runs();
-      const snapshots = this.flow.snapshot(() => view.runIds.map((id) => this.host.catalog.get(id)?.snapshot() ?? this.missing(id)));
+      const snapshots = this.flow.snapshot(() =>
+        view.runIds.map((id) => {
+          const r = this.host.catalog.get(id);
+          return r ? this.withNote(r, r.snapshot()) : this.missing(id);
+        }),
+      );
       void this.post({ type: 'compareSnapshot', protocolVersion: PROTOCOL_VERSION, runs: snapshots, configDiff: diffConfigs(runs.map((r) => r.info?.config)) });
       return;
     }
     const run = view.runId === undefined ? undefined : this.host.catalog.get(view.runId);
-    const snapshot = this.flow.snapshot(() => (run ? run.snapshot() : this.missing(view.runId)));
+    const snapshot = this.flow.snapshot(() => (run ? this.withNote(run, run.snapshot()) : this.missing(view.runId)));
     void this.post({ type: 'snapshot', protocolVersion: PROTOCOL_VERSION, snapshot });
+  }
+
+  /** The run's note (kept in its folder's meta.json) on a snapshot or status message. */
+  private withNote<T extends { note?: string }>(run: AnyRun, msg: T): T {
+    const note = this.host.catalog.noteOf(run);
+    if (note) msg.note = note;
+    else delete msg.note;
+    return msg;
   }
 
   private post(msg: HostToWebview): Thenable<boolean> {

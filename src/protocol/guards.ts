@@ -251,6 +251,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         isStr(s['runId']) &&
         opt(s['name'], isStr) &&
         opt(s['pace'], isPace) &&
+        opt(s['note'], isStr) &&
         isStr(s['status']) &&
         STATUSES.includes(s['status']) &&
         opt(s['info'], isRunInfo) &&
@@ -282,7 +283,7 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
         opt(v['postedAt'], isFinNum)
       );
     case 'statusChanged':
-      return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary) && opt(v['name'], isStr) && opt(v['pace'], isPace);
+      return isStr(v['runId']) && isStr(v['status']) && STATUSES.includes(v['status']) && isNat(v['step']) && opt(v['reason'], isStr) && opt(v['summary'], isSummary) && opt(v['name'], isStr) && opt(v['pace'], isPace) && opt(v['note'], isStr);
     case 'attentionLoaded':
       return isStr(v['runId']) && isAttentionFrame(v['frame']);
     case 'protocolMismatch':

@@ -283,6 +283,8 @@ export interface RunSnapshot {
   statusReason?: string;
   /** The pace a live run trains at (absent: as fast as it can, or not a live run). */
   pace?: Pace;
+  /** The user's note on the run (Edit Run Note), when it has one. */
+  note?: string;
   info: RunInfo | undefined;
   scalars: ScalarChunk;
   evals: EvalPoint[];
@@ -324,7 +326,7 @@ export type HostToWebview =
       /** Date.now() in the host when it posted this update (to measure the hop to the page). */
       postedAt?: number;
     }
-  | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData; name?: string; pace?: Pace }
+  | { type: 'statusChanged'; runId: string; status: RunStatus; step: number; reason?: string; summary?: RunSummaryData; name?: string; pace?: Pace; note?: string }
   /** Reply to `requestAttention`. */
   | { type: 'attentionLoaded'; runId: string; frame: AttentionFrame }
   /** The webview spoke another protocol version. */

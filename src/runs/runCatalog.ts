@@ -134,6 +134,9 @@ export class RunCatalog extends Emitter<RunCatalogEvents> {
   /** Sets (or, with '', removes) the run's free-text note, kept in meta.json `note`. */
   setNote(run: AnyRun, note: string): void {
     this.annotate(run, { note });
+    // Pages showing the run hear of it as a status change (which carries the note).
+    if (isStored(run)) this.emit('runChanged', run);
+    else this.manager.touched(run);
   }
 
   /** The note of a run (live runs: from their recorder's meta). */
