@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser and VS Code test layers need, into .tools/ (idempotent):
-#   - Debian's Chromium and the Kerberos headers code-server's native module builds against (apt, as root)
+#   - Debian's Chromium, the Kerberos headers code-server's native module builds against, and
+#     python3-torch for the Python layer (apt, as root)
 #   - Node 24 (code-server 4.139 needs it) from the npm registry
 #   - code-server 4.139.1 (real VS Code 1.139 in the browser) from the npm registry
 set -euo pipefail
@@ -11,6 +12,8 @@ mkdir -p "$TOOLS"
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
+# PyTorch for the Python layer (python/attention_lens and its tests), for Debian's python3.
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need_apt+=(python3-torch)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup-tools: apt-get install ${need_apt[*]}"

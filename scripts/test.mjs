@@ -9,7 +9,7 @@ import * as path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const only = process.argv.slice(2);
 const layers = [
-  { name: 'unit', dir: 'out/test/unit' },
+  { name: 'unit', dir: 'out/test/unit', tools: true }, // python3-torch for the Python runs
   { name: 'webview', dir: 'out/test/webview', tools: true },
   { name: 'e2e', dir: 'out/test/e2e', tools: true },
 ];
