@@ -47,8 +47,16 @@ class ComparePanel extends Disposable {
       new WebviewBridge(panel.webview, host, { kind: 'compare', runIds }, (id) => missingRunSnapshot(id, 'This run is not in this window and has no run folder (it was deleted, or never saved).'), 0, 'compare view'),
     );
     // The tab names the runs as the Runs view does (Rename, Delete change it).
+    // The names last seen, so a deleted run is still named (as deleted) in the tab.
+    const names = new Map(runIds.map((id) => [id, host.catalog.get(id)?.name ?? id]));
     const retitle = () => {
-      const title = compareTitle(runIds.map((id) => host.catalog.get(id)?.name ?? `${id} (deleted)`));
+      const title = compareTitle(
+        runIds.map((id) => {
+          const name = host.catalog.get(id)?.name;
+          if (name !== undefined) names.set(id, name);
+          return name ?? `${names.get(id) ?? id} (deleted)`;
+        }),
+      );
       if (panel.title !== title) panel.title = title;
     };
     const changed = (run: AnyRun) => {

@@ -373,7 +373,8 @@ test('Rename Run, Edit Run Note, Reveal Run Folder and Delete Run (with its conf
     await waitFor('the Runs tree to drop the run', async () => (await page.locator('.monaco-list-row:visible', { hasText: 'lu-fc-fast' }).count()) === 0 || undefined, 15000);
     assert.ok(storedMetas().has('long-watch (baseline)'), 'the other run stays');
     await waitFor('the deleted run’s dashboard to close', async () => (await page.locator('.tab', { hasText: 'Attention: lu-fc-fast' }).count()) === 0 || undefined, 10000);
-    await page.locator('.tab', { hasText: /^Compare: long-watch \(baseline\)$/ }).first().waitFor({ state: 'attached', timeout: 10000 });
+    // The compare view of both names the deleted run as deleted.
+    await page.locator('.tab', { hasText: /^Compare: lu-fc-fast \(deleted\) · long-watch \(baseline\)$/ }).first().waitFor({ state: 'attached', timeout: 10000 });
     await shot('e2e-rename-note-delete');
   } catch (e) {
     await shot('e2e-failure-rename-note-delete');
