@@ -30,7 +30,10 @@ import { makeParam, type AttentionMap, type Batch, type BatchResult, type Model,
 import type { EncoderModelConfig } from '../config';
 import type { Rng } from '../rng';
 import { addForward } from '../ops/add';
-import { headDotBackward, headDotForward, headMixBackward, headMixForward, headWeightedSumBackward, headWeightedSumForward } from '../ops/attention';
+import {
+  headDotBackward, headDotForward, headMixBackward, headMixForward, headWeightedSumBackward, headWeightedSumForward,
+  multiHeadAttentionBackward, multiHeadAttentionForward,
+} from '../ops/attention';
 import { crossEntropy } from '../ops/crossEntropy';
 import { dropoutBackward, dropoutForward, dropoutMask } from '../ops/dropout';
 import { embeddingGather, embeddingScatterAdd } from '../ops/embedding';
@@ -64,7 +67,7 @@ interface LayerActs {
   q: Float32Array; // (B, T, Hk·dk)
   k: Float32Array; // (B, T, Hk·dk)
   v: Float32Array; // (B, T, Hv·dv)
-  J: Float32Array; // (B, Hk, T, T)
+  J: Float32Array; // (B, Hk, T, T) talking-heads only (multi-head fuses it away)
   L: Float32Array; // (B, H, T, T) talking-heads only (else empty)
   W: Float32Array; // (B, H, T, T)
   U: Float32Array; // (B, Hv, T, T) talking-heads only (else empty)
@@ -101,9 +104,9 @@ interface Grads {
   dq: Float32Array; // (B, T, Hk·dk)
   dk: Float32Array; // (B, T, Hk·dk)
   dv: Float32Array; // (B, T, Hv·dv)
-  dJ: Float32Array; // (B, Hk, T, T)
+  dJ: Float32Array; // (B, Hk, T, T) talking-heads only
   dL: Float32Array; // (B, H, T, T)
-  dW: Float32Array; // (B, H, T, T)
+  dW: Float32Array; // (B, H, T, T) talking-heads only
   dU: Float32Array; // (B, Hv, T, T)
   dh: Float32Array; // (B, T, F) gradient of relu's output
   dhPre: Float32Array; // (B, T, F) gradient of relu's input
@@ -333,7 +336,7 @@ export class EncoderModel implements Model {
       q: f(N * Hk * dk),
       k: f(N * Hk * dk),
       v: f(N * Hv * dv),
-      J: f(M * Hk),
+      J: f(this.talking ? M * Hk : 0),
       L: f(this.talking ? M * H : 0),
       W: f(M * H),
       U: f(this.talking ? M * Hv : 0),
@@ -374,9 +377,9 @@ export class EncoderModel implements Model {
       dq: f(N * Hk * dk),
       dk: f(N * Hk * dk),
       dv: f(N * Hv * dv),
-      dJ: f(M * Hk),
+      dJ: f(this.talking ? M * Hk : 0),
       dL: f(this.talking ? M * H : 0),
-      dW: f(M * H),
+      dW: f(this.talking ? M * H : 0),
       dU: f(this.talking ? M * Hv : 0),
       dh: f(N * F),
       dhPre: f(N * F),
@@ -410,15 +413,15 @@ export class EncoderModel implements Model {
       matmul(x, l.Wq.w, a.q, N, D, Hk * dk); // (B, T, Hk·dk)
       matmul(x, l.Wk.w, a.k, N, D, Hk * dk); // (B, T, Hk·dk)
       matmul(x, l.Wv.w, a.v, N, D, Hv * dv); // (B, T, Hv·dv)
-      headDotForward(a.q, a.k, a.J, lengths, B, T, Hk, dk, scale); // (B, Hk, T, T)
       if (this.talking) {
+        headDotForward(a.q, a.k, a.J, lengths, B, T, Hk, dk, scale); // (B, Hk, T, T)
         headMixForward(a.J, l.Pl!.w, a.L, lengths, B, T, Hk, H); // (B, H, T, T)
         maskedSoftmaxForward(a.L, a.W, B * H * T, T, lengths, H * T); // (B, H, T, T)
         headMixForward(a.W, l.Pw!.w, a.U, lengths, B, T, H, Hv); // (B, Hv, T, T)
         headWeightedSumForward(a.U, a.v, a.O, lengths, B, T, Hv, dv); // (B, T, Hv·dv)
       } else {
-        maskedSoftmaxForward(a.J, a.W, B * H * T, T, lengths, H * T); // (B, H, T, T)
-        headWeightedSumForward(a.W, a.v, a.O, lengths, B, T, H, dv); // (B, T, H·dv)
+        // logits, softmax and weighted sum fused; the logits are not kept
+        multiHeadAttentionForward(a.q, a.k, a.v, a.W, a.O, lengths, B, T, H, dk, scale); // W: (B, H, T, T), O: (B, T, H·dv)
       }
       matmul(a.O, l.Wo.w, a.a, N, Hv * dv, D); // (B, T, D)
       if (drop) dropoutMask(a.mask1, this.cfg.dropout, this.dropoutRng, N * D);
@@ -477,8 +480,10 @@ export class EncoderModel implements Model {
       g.dO.fill(0, 0, N * Hv * dv);
       matmulBackward(a.O, l.Wo.w, g.da, g.dO, gOf(l.Wo), N, Hv * dv, D); // (B, T, Hv·dv)
       g.dv.fill(0, 0, N * Hv * dv);
-      g.dJ.fill(0, 0, B * Hk * T * T);
+      g.dq.fill(0, 0, N * Hk * dk);
+      g.dk.fill(0, 0, N * Hk * dk);
       if (this.talking) {
+        g.dJ.fill(0, 0, B * Hk * T * T);
         g.dU.fill(0, 0, B * Hv * T * T);
         headWeightedSumBackward(a.U, a.v, g.dO, g.dU, g.dv, lengths, B, T, Hv, dv); // (B, Hv, T, T)
         g.dW.fill(0, 0, B * H * T * T);
@@ -486,14 +491,10 @@ export class EncoderModel implements Model {
         g.dL.fill(0, 0, B * H * T * T);
         softmaxBackward(a.W, g.dW, g.dL, B * H * T, T); // (B, H, T, T)
         headMixBackward(a.J, l.Pl!.w, g.dL, g.dJ, gOf(l.Pl), lengths, B, T, Hk, H); // (B, Hk, T, T)
+        headDotBackward(a.q, a.k, g.dJ, g.dq, g.dk, lengths, B, T, Hk, dk, scale); // (B, T, Hk·dk)
       } else {
-        g.dW.fill(0, 0, B * H * T * T);
-        headWeightedSumBackward(a.W, a.v, g.dO, g.dW, g.dv, lengths, B, T, H, dv); // (B, H, T, T)
-        softmaxBackward(a.W, g.dW, g.dJ, B * H * T, T); // (B, H, T, T)
+        multiHeadAttentionBackward(a.q, a.k, a.v, a.W, g.dO, g.dq, g.dk, g.dv, lengths, B, T, H, dk, scale); // (B, T, H·d) each
       }
-      g.dq.fill(0, 0, N * Hk * dk);
-      g.dk.fill(0, 0, N * Hk * dk);
-      headDotBackward(a.q, a.k, g.dJ, g.dq, g.dk, lengths, B, T, Hk, dk, scale); // (B, T, Hk·dk)
       // dx already holds the residual path's gradient; the three projections add theirs.
       matmulBackward(x, l.Wq.w, g.dq, dx, gOf(l.Wq), N, D, Hk * dk);
       matmulBackward(x, l.Wk.w, g.dk, dx, gOf(l.Wk), N, D, Hk * dk);

@@ -8,27 +8,14 @@
  * n, m < lengths[b] is computed; everything else in a map is written as 0, and padded
  * query rows of the outputs are 0. Padded keys therefore never reach a real query.
  *
- * Speed: heads are small (d of 1–2), so the loops run over keys m, not over d: each sentence's
- * K or V is first transposed into a small per-call scratch (H, d, T), which turns every inner
- * loop into a contiguous dot product or axpy of length T.
+ * Speed: every product here is, per sentence and head, a small matrix product over strided
+ * views of the (B, T, H, d) rows and (T, T) maps, so each is one call of the tiled gemm kernel
+ * (ops/matmul.ts) with the right strides: no transposed copies, no scratch, no allocation.
+ * A full sentence (length T) is written whole; a shorter one has its block computed and the
+ * rest of its map (or its padded output rows) zeroed.
  */
-
-
-/** Copy X[b] (T, H, d) into Xt (H, d, T) for the first len positions. */
-function transposeIn(X: Float32Array, Xt: Float32Array, b: number, T: number, Hd: number, len: number): void {
-  for (let m = 0; m < len; m++) {
-    const xo = (b * T + m) * Hd;
-    for (let c = 0; c < Hd; c++) Xt[c * T + m] = X[xo + c];
-  }
-}
-
-/** dX[b] (T, H, d) += dXt (H, d, T) for the first len positions. */
-function transposeAddOut(dXt: Float32Array, dX: Float32Array, b: number, T: number, Hd: number, len: number): void {
-  for (let m = 0; m < len; m++) {
-    const xo = (b * T + m) * Hd;
-    for (let c = 0; c < Hd; c++) dX[xo + c] += dXt[c * T + m];
-  }
-}
+import { expd } from './exp';
+import { gemm } from './matmul';
 
 /**
  * J[b, h, n, m] = scale · Σ_d Q[b, n, h, d] K[b, m, h, d] for n, m < lengths[b], else 0.
@@ -39,22 +26,14 @@ export function headDotForward(
   B: number, T: number, H: number, d: number, scale: number,
 ): void {
   const Hd = H * d;
-  const Kt = new Float32Array(Hd * T); // (H, d, T) one sentence's keys
-  J.fill(0, 0, B * H * T * T);
+  const TT = T * T;
   for (let b = 0; b < B; b++) {
     const len = Math.min(T, lengths[b]);
-    transposeIn(K, Kt, b, T, Hd, len);
     for (let h = 0; h < H; h++) {
-      const jo = (b * H + h) * T * T;
-      for (let n = 0; n < len; n++) {
-        const qo = (b * T + n) * Hd + h * d;
-        const jr = jo + n * T;
-        for (let e = 0; e < d; e++) {
-          const q = Q[qo + e] * scale;
-          const ko = (h * d + e) * T;
-          for (let m = 0; m < len; m++) J[jr + m] += q * Kt[ko + m];
-        }
-      }
+      const jo = (b * H + h) * TT;
+      const qo = b * T * Hd + h * d; // row n of head h at qo + n·Hd
+      if (len < T) J.fill(0, jo, jo + TT);
+      gemm(len, d, len, Q, qo, Hd, 1, K, qo, 1, Hd, J, jo, T, scale, false);
     }
   }
 }
@@ -66,32 +45,15 @@ export function headDotBackward(
   B: number, T: number, H: number, d: number, scale: number,
 ): void {
   const Hd = H * d;
-  const Kt = new Float32Array(Hd * T); // (H, d, T)
-  const dKt = new Float32Array(Hd * T); // (H, d, T)
+  const TT = T * T;
   for (let b = 0; b < B; b++) {
     const len = Math.min(T, lengths[b]);
-    if (dQ) transposeIn(K, Kt, b, T, Hd, len);
-    if (dK) dKt.fill(0);
     for (let h = 0; h < H; h++) {
-      const jo = (b * H + h) * T * T;
-      for (let n = 0; n < len; n++) {
-        const qo = (b * T + n) * Hd + h * d;
-        const jr = jo + n * T;
-        for (let e = 0; e < d; e++) {
-          const ko = (h * d + e) * T;
-          if (dQ) {
-            let s = 0;
-            for (let m = 0; m < len; m++) s += dJ[jr + m] * Kt[ko + m];
-            dQ[qo + e] += s * scale;
-          }
-          if (dK) {
-            const q = Q[qo + e] * scale;
-            for (let m = 0; m < len; m++) dKt[ko + m] += q * dJ[jr + m];
-          }
-        }
-      }
+      const jo = (b * H + h) * TT;
+      const qo = b * T * Hd + h * d;
+      if (dQ) gemm(len, len, d, dJ, jo, T, 1, K, qo, Hd, 1, dQ, qo, Hd, scale, true);
+      if (dK) gemm(len, len, d, dJ, jo, 1, T, Q, qo, Hd, 1, dK, qo, Hd, scale, true);
     }
-    if (dK) transposeAddOut(dKt, dK, b, T, Hd, len);
   }
 }
 
@@ -104,12 +66,16 @@ export function headMixForward(
   B: number, T: number, Hin: number, Hout: number,
 ): void {
   const TT = T * T;
-  Y.fill(0, 0, B * Hout * TT);
   for (let b = 0; b < B; b++) {
     const len = Math.min(T, lengths[b]);
-    // A full sentence's block is the whole contiguous (T, T) map: one loop of T·T.
-    const rows = len === T ? 1 : len;
-    const span = len === T ? TT : len;
+    if (len === T) {
+      // A full sentence's maps are one (Hin, T·T) matrix: Y[b] = Pᵀ·X[b].
+      gemm(Hout, Hin, TT, P, 0, 1, Hout, X, b * Hin * TT, TT, 1, Y, b * Hout * TT, TT, 1, false);
+      continue;
+    }
+    Y.fill(0, b * Hout * TT, (b + 1) * Hout * TT);
+    const rows = len;
+    const span = len;
     for (let i = 0; i < Hin; i++) {
       const xo = (b * Hin + i) * TT;
       for (let o = 0; o < Hout; o++) {
@@ -134,8 +100,14 @@ export function headMixBackward(
   const TT = T * T;
   for (let b = 0; b < B; b++) {
     const len = Math.min(T, lengths[b]);
-    const rows = len === T ? 1 : len;
-    const span = len === T ? TT : len;
+    if (len === T) {
+      const xo = b * Hin * TT, yo = b * Hout * TT;
+      if (dX) gemm(Hin, Hout, TT, P, 0, Hout, 1, dY, yo, TT, 1, dX, xo, TT, 1, true); // dX[b] += P·dY[b]
+      if (dP) gemm(Hin, TT, Hout, X, xo, TT, 1, dY, yo, 1, TT, dP, 0, Hout, 1, true); // dP += X[b]·dY[b]ᵀ
+      continue;
+    }
+    const rows = len;
+    const span = len;
     for (let i = 0; i < Hin; i++) {
       const xo = (b * Hin + i) * TT;
       for (let o = 0; o < Hout; o++) {
@@ -169,23 +141,13 @@ export function headWeightedSumForward(
   B: number, T: number, H: number, d: number,
 ): void {
   const Hd = H * d;
-  const Vt = new Float32Array(Hd * T); // (H, d, T) one sentence's values
-  O.fill(0, 0, B * T * Hd);
+  const TT = T * T;
   for (let b = 0; b < B; b++) {
     const len = Math.min(T, lengths[b]);
-    transposeIn(V, Vt, b, T, Hd, len);
+    if (len < T) O.fill(0, (b * T + len) * Hd, (b + 1) * T * Hd);
     for (let h = 0; h < H; h++) {
-      const ao = (b * H + h) * T * T;
-      for (let n = 0; n < len; n++) {
-        const oo = (b * T + n) * Hd + h * d;
-        const ar = ao + n * T;
-        for (let e = 0; e < d; e++) {
-          const vo = (h * d + e) * T;
-          let s = 0;
-          for (let m = 0; m < len; m++) s += A[ar + m] * Vt[vo + m];
-          O[oo + e] = s;
-        }
-      }
+      const vo = b * T * Hd + h * d;
+      gemm(len, len, d, A, (b * H + h) * TT, T, 1, V, vo, Hd, 1, O, vo, Hd, 1, false);
     }
   }
 }
@@ -197,26 +159,173 @@ export function headWeightedSumBackward(
   B: number, T: number, H: number, d: number,
 ): void {
   const Hd = H * d;
-  const Vt = new Float32Array(Hd * T); // (H, d, T)
-  const dVt = new Float32Array(Hd * T); // (H, d, T)
+  const TT = T * T;
   for (let b = 0; b < B; b++) {
     const len = Math.min(T, lengths[b]);
-    if (dA) transposeIn(V, Vt, b, T, Hd, len);
-    if (dV) dVt.fill(0);
     for (let h = 0; h < H; h++) {
-      const ao = (b * H + h) * T * T;
+      const ao = (b * H + h) * TT;
+      const vo = b * T * Hd + h * d;
+      if (dA) gemm(len, d, len, dO, vo, Hd, 1, V, vo, 1, Hd, dA, ao, T, 1, true);
+      if (dV) gemm(len, len, d, A, ao, 1, T, dO, vo, Hd, 1, dV, vo, Hd, 1, true);
+    }
+  }
+}
+
+/** Scratch of the fused kernels below, grown when needed (so a step allocates nothing). */
+let fusedScratch = new Float64Array(0);
+function scratch(n: number): Float64Array {
+  if (fusedScratch.length < n) fusedScratch = new Float64Array(n);
+  return fusedScratch;
+}
+
+/**
+ * Multi-head attention in one pass per sentence and head: the logits, the masked softmax and
+ * the weighted sum of values, without writing the logits out. Produces exactly (bit for bit)
+ * what headDotForward → maskedSoftmaxForward (rows per length H·T) → headWeightedSumForward
+ * produce: the same sums in the same order, rounded to float32 where those store.
+ * Q, K, V: (B, T, H, d); W: (B, H, T, T) the attention weights (padded query rows get the
+ * softmax of zero logits, as the unfused path gives); O: (B, T, H, d), padded rows 0.
+ * Each sentence's keys and values are first transposed to (H, d, T) in a double-precision
+ * scratch, so every inner loop runs over contiguous keys.
+ */
+export function multiHeadAttentionForward(
+  Q: Float32Array, K: Float32Array, V: Float32Array, W: Float32Array, O: Float32Array, lengths: Int32Array,
+  B: number, T: number, H: number, d: number, scale: number,
+): void {
+  const Hd = H * d;
+  const TT = T * T;
+  const S = scratch(2 * Hd * T + T);
+  const vt = Hd * T; // Kt at 0, Vt at vt: (H, d, T)
+  const ro = 2 * Hd * T; // one row of logits (T)
+  for (let b = 0; b < B; b++) {
+    const len = Math.min(T, lengths[b]);
+    const xb = b * T * Hd;
+    for (let m = 0; m < len; m++) {
+      const xo = xb + m * Hd;
+      for (let c = 0; c < Hd; c++) {
+        S[c * T + m] = K[xo + c];
+        S[vt + c * T + m] = V[xo + c];
+      }
+    }
+    if (len < T) O.fill(0, xb + len * Hd, xb + T * Hd);
+    const pad = Math.fround(1 / len);
+    for (let h = 0; h < H; h++) {
+      const wo = (b * H + h) * TT;
       for (let n = 0; n < len; n++) {
-        const oo = (b * T + n) * Hd + h * d;
-        const ar = ao + n * T;
+        const qo = xb + n * Hd + h * d;
+        for (let m = 0; m < len; m++) S[ro + m] = 0;
         for (let e = 0; e < d; e++) {
-          const g = dO[oo + e];
-          if (g === 0) continue;
-          const vo = (h * d + e) * T;
-          if (dA) for (let m = 0; m < len; m++) dA[ar + m] += g * Vt[vo + m];
-          if (dV) for (let m = 0; m < len; m++) dVt[vo + m] += g * A[ar + m];
+          const q = Q[qo + e];
+          const ko = (h * d + e) * T;
+          for (let m = 0; m < len; m++) S[ro + m] += q * S[ko + m];
+        }
+        let mx = -Infinity;
+        for (let m = 0; m < len; m++) {
+          const j = Math.fround(scale * S[ro + m]);
+          S[ro + m] = j;
+          if (j > mx) mx = j;
+        }
+        const wr = wo + n * T;
+        let z = 0;
+        for (let m = 0; m < len; m++) {
+          const ex = expd(S[ro + m] - mx);
+          W[wr + m] = ex;
+          z += ex;
+        }
+        const inv = 1 / z;
+        for (let m = 0; m < len; m++) W[wr + m] *= inv;
+        if (len < T) W.fill(0, wr + len, wr + T);
+        for (let e = 0; e < d; e++) {
+          const vo = vt + (h * d + e) * T;
+          let s = 0;
+          for (let m = 0; m < len; m++) s += W[wr + m] * S[vo + m];
+          O[qo + e] = s;
+        }
+      }
+      for (let n = len; n < T; n++) {
+        const wr = wo + n * T;
+        W.fill(pad, wr, wr + len);
+        W.fill(0, wr + len, wr + T);
+      }
+    }
+  }
+}
+
+/**
+ * Backward of multiHeadAttentionForward in one pass per sentence and head: dQ, dK, dV +=
+ * their gradients given dO (B, T, H, d), with neither ∂W nor ∂logits written out. Bit for bit
+ * what headWeightedSumBackward → softmaxBackward → headDotBackward add into zeroed buffers.
+ */
+export function multiHeadAttentionBackward(
+  Q: Float32Array, K: Float32Array, V: Float32Array, W: Float32Array, dO: Float32Array,
+  dQ: Float32Array, dK: Float32Array, dV: Float32Array, lengths: Int32Array,
+  B: number, T: number, H: number, d: number, scale: number,
+): void {
+  const Hd = H * d;
+  const TT = T * T;
+  const HdT = Hd * T;
+  const S = scratch(4 * HdT + T);
+  // (H, d, T) blocks: Kt, Vt, then the double-precision sums of dK and dV; one row (T).
+  const vt = HdT, dkt = 2 * HdT, dvt = 3 * HdT, ro = 4 * HdT;
+  for (let b = 0; b < B; b++) {
+    const len = Math.min(T, lengths[b]);
+    const xb = b * T * Hd;
+    for (let m = 0; m < len; m++) {
+      const xo = xb + m * Hd;
+      for (let c = 0; c < Hd; c++) {
+        S[c * T + m] = K[xo + c];
+        S[vt + c * T + m] = V[xo + c];
+        S[dkt + c * T + m] = 0;
+        S[dvt + c * T + m] = 0;
+      }
+    }
+    for (let h = 0; h < H; h++) {
+      const wo = (b * H + h) * TT;
+      for (let n = 0; n < len; n++) {
+        const qo = xb + n * Hd + h * d;
+        const wr = wo + n * T;
+        // ∂W row = dO[n]·Vᵀ, rounded as a float32 buffer would hold it
+        for (let m = 0; m < len; m++) S[ro + m] = 0;
+        for (let e = 0; e < d; e++) {
+          const g = dO[qo + e];
+          const vo = vt + (h * d + e) * T;
+          const dvo = dvt + (h * d + e) * T;
+          for (let m = 0; m < len; m++) {
+            S[ro + m] += g * S[vo + m];
+            S[dvo + m] += W[wr + m] * g;
+          }
+        }
+        let dot = 0;
+        for (let m = 0; m < len; m++) {
+          const dw = Math.fround(S[ro + m]);
+          S[ro + m] = dw;
+          dot += W[wr + m] * dw;
+        }
+        // ∂logits row, then its two products
+        for (let m = 0; m < len; m++) {
+          const y = W[wr + m];
+          S[ro + m] = y !== 0 ? Math.fround(y * (S[ro + m] - dot)) : 0;
+        }
+        for (let e = 0; e < d; e++) {
+          const ko = (h * d + e) * T;
+          const dko = dkt + ko;
+          const q = Q[qo + e];
+          let s = 0;
+          for (let m = 0; m < len; m++) {
+            const dj = S[ro + m];
+            s += dj * S[ko + m];
+            S[dko + m] += dj * q;
+          }
+          dQ[qo + e] += scale * s;
         }
       }
     }
-    if (dV) transposeAddOut(dVt, dV, b, T, Hd, len);
+    for (let m = 0; m < len; m++) {
+      const xo = xb + m * Hd;
+      for (let c = 0; c < Hd; c++) {
+        dK[xo + c] += scale * S[dkt + c * T + m];
+        dV[xo + c] += S[dvt + c * T + m];
+      }
+    }
   }
 }

@@ -2,6 +2,7 @@
  * Softmax over the last axis with a key mask: in each row only the first `valid` columns
  * take part and the rest get exactly 0; with its backward pass.
  */
+import { expd } from './exp';
 
 /**
  * x, y: (rows, cols). Row r keeps its first lengths[⌊r / rowsPerLength⌋] columns (clamped to
@@ -12,21 +13,24 @@ export function maskedSoftmaxForward(
   x: Float32Array, y: Float32Array, rows: number, cols: number,
   lengths: Int32Array | null = null, rowsPerLength = 1,
 ): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let valid = cols;
-    if (lengths) valid = Math.max(1, Math.min(cols, lengths[Math.floor(r / rowsPerLength)]));
-    let mx = -Infinity;
-    for (let c = 0; c < valid; c++) if (x[o + c] > mx) mx = x[o + c];
-    let s = 0;
-    for (let c = 0; c < valid; c++) {
-      const e = Math.exp(x[o + c] - mx);
-      y[o + c] = e;
-      s += e;
+  for (let r0 = 0; r0 < rows; r0 += rowsPerLength) {
+    const r1 = Math.min(rows, r0 + rowsPerLength);
+    const valid = lengths ? Math.max(1, Math.min(cols, lengths[r0 / rowsPerLength])) : cols;
+    for (let r = r0; r < r1; r++) {
+      const o = r * cols;
+      const end = o + valid;
+      let mx = -Infinity;
+      for (let i = o; i < end; i++) if (x[i] > mx) mx = x[i];
+      let s = 0;
+      for (let i = o; i < end; i++) {
+        const e = expd(x[i] - mx);
+        y[i] = e;
+        s += e;
+      }
+      const inv = 1 / s;
+      for (let i = o; i < end; i++) y[i] *= inv;
+      if (valid < cols) y.fill(0, end, o + cols);
     }
-    const inv = 1 / s;
-    for (let c = 0; c < valid; c++) y[o + c] *= inv;
-    for (let c = valid; c < cols; c++) y[o + c] = 0;
   }
 }
 
@@ -37,11 +41,12 @@ export function maskedSoftmaxForward(
 export function softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
+    const end = o + cols;
     let dot = 0;
-    for (let c = 0; c < cols; c++) dot += y[o + c] * dy[o + c];
-    for (let c = 0; c < cols; c++) {
-      const yc = y[o + c];
-      if (yc !== 0) dx[o + c] += yc * (dy[o + c] - dot);
+    for (let i = o; i < end; i++) dot += y[i] * dy[i];
+    for (let i = o; i < end; i++) {
+      const yc = y[i];
+      if (yc !== 0) dx[i] += yc * (dy[i] - dot);
     }
   }
 }
