@@ -17,6 +17,14 @@
 import { expd } from './exp';
 import { gemm } from './matmul';
 
+/** Scratch of the small-head paths and fused kernels, grown when needed (so a step allocates nothing). */
+let fusedScratch = new Float64Array(0);
+function scratch(n: number): Float64Array {
+  if (fusedScratch.length < n) fusedScratch = new Float64Array(n);
+  return fusedScratch;
+}
+
+
 /**
  * J[b, h, n, m] = scale · Σ_d Q[b, n, h, d] K[b, m, h, d] for n, m < lengths[b], else 0.
  * Q, K: (B, T, H, d), J: (B, H, T, T).
@@ -33,7 +41,14 @@ export function headDotForward(
       const jo = (b * H + h) * TT;
       const qo = b * T * Hd + h * d; // row n of head h at qo + n·Hd
       if (len < T) J.fill(0, jo, jo + TT);
-      gemm(len, d, len, Q, qo, Hd, 1, K, qo, 1, Hd, J, jo, T, scale, false);
+      if (d === 2) {
+        // small heads: gemm's sums written out (same order), without its tiling overhead
+        for (let n = 0; n < len; n++) {
+          const q0 = Q[qo + n * Hd], q1 = Q[qo + n * Hd + 1];
+          const jr = jo + n * T;
+          for (let m = 0, ko = qo; m < len; m++, ko += Hd) J[jr + m] = scale * (q0 * K[ko] + q1 * K[ko + 1]);
+        }
+      } else gemm(len, d, len, Q, qo, Hd, 1, K, qo, 1, Hd, J, jo, T, scale, false);
     }
   }
 }
@@ -51,6 +66,34 @@ export function headDotBackward(
     for (let h = 0; h < H; h++) {
       const jo = (b * H + h) * TT;
       const qo = b * T * Hd + h * d;
+      if (d === 2) {
+        const S = scratch(2 * T); // Σ_n dJ[n, m] Q[n, :] per key m, in double
+        S.fill(0, 0, 2 * len);
+        for (let n = 0; n < len; n++) {
+          const jr = jo + n * T;
+          const o = qo + n * Hd;
+          const q0 = Q[o], q1 = Q[o + 1];
+          let s0 = 0, s1 = 0;
+          for (let m = 0, ko = qo; m < len; m++, ko += Hd) {
+            const g = dJ[jr + m];
+            s0 += g * K[ko];
+            s1 += g * K[ko + 1];
+            S[2 * m] += g * q0;
+            S[2 * m + 1] += g * q1;
+          }
+          if (dQ) {
+            dQ[o] += scale * s0;
+            dQ[o + 1] += scale * s1;
+          }
+        }
+        if (dK) {
+          for (let m = 0, ko = qo; m < len; m++, ko += Hd) {
+            dK[ko] += scale * S[2 * m];
+            dK[ko + 1] += scale * S[2 * m + 1];
+          }
+        }
+        continue;
+      }
       if (dQ) gemm(len, len, d, dJ, jo, T, 1, K, qo, Hd, 1, dQ, qo, Hd, scale, true);
       if (dK) gemm(len, len, d, dJ, jo, 1, T, Q, qo, Hd, 1, dK, qo, Hd, scale, true);
     }
@@ -147,7 +190,20 @@ export function headWeightedSumForward(
     if (len < T) O.fill(0, (b * T + len) * Hd, (b + 1) * T * Hd);
     for (let h = 0; h < H; h++) {
       const vo = b * T * Hd + h * d;
-      gemm(len, len, d, A, (b * H + h) * TT, T, 1, V, vo, Hd, 1, O, vo, Hd, 1, false);
+      const ao = (b * H + h) * TT;
+      if (d === 2) {
+        for (let n = 0; n < len; n++) {
+          const ar = ao + n * T;
+          let s0 = 0, s1 = 0;
+          for (let m = 0, o = vo; m < len; m++, o += Hd) {
+            const a = A[ar + m];
+            s0 += a * V[o];
+            s1 += a * V[o + 1];
+          }
+          O[vo + n * Hd] = s0;
+          O[vo + n * Hd + 1] = s1;
+        }
+      } else gemm(len, len, d, A, ao, T, 1, V, vo, Hd, 1, O, vo, Hd, 1, false);
     }
   }
 }
@@ -165,17 +221,31 @@ export function headWeightedSumBackward(
     for (let h = 0; h < H; h++) {
       const ao = (b * H + h) * TT;
       const vo = b * T * Hd + h * d;
+      if (d === 2) {
+        const S = scratch(2 * T); // Σ_n A[n, m] dO[n, :] per key m, in double
+        S.fill(0, 0, 2 * len);
+        for (let n = 0; n < len; n++) {
+          const ar = ao + n * T;
+          const g0 = dO[vo + n * Hd], g1 = dO[vo + n * Hd + 1];
+          for (let m = 0, o = vo; m < len; m++, o += Hd) {
+            if (dA) dA[ar + m] += g0 * V[o] + g1 * V[o + 1];
+            const a = A[ar + m];
+            S[2 * m] += a * g0;
+            S[2 * m + 1] += a * g1;
+          }
+        }
+        if (dV) {
+          for (let m = 0, o = vo; m < len; m++, o += Hd) {
+            dV[o] += S[2 * m];
+            dV[o + 1] += S[2 * m + 1];
+          }
+        }
+        continue;
+      }
       if (dA) gemm(len, d, len, dO, vo, Hd, 1, V, vo, 1, Hd, dA, ao, T, 1, true);
       if (dV) gemm(len, len, d, A, ao, 1, T, dO, vo, Hd, 1, dV, vo, Hd, 1, true);
     }
   }
-}
-
-/** Scratch of the fused kernels below, grown when needed (so a step allocates nothing). */
-let fusedScratch = new Float64Array(0);
-function scratch(n: number): Float64Array {
-  if (fusedScratch.length < n) fusedScratch = new Float64Array(n);
-  return fusedScratch;
 }
 
 /**
@@ -211,7 +281,39 @@ export function multiHeadAttentionForward(
     const pad = Math.fround(1 / len);
     for (let h = 0; h < H; h++) {
       const wo = (b * H + h) * TT;
-      for (let n = 0; n < len; n++) {
+      if (d === 2) {
+        // The small-heads case, each loop fused over the keys with the head's two
+        // coordinates in locals; the same arithmetic in the same order as below.
+        const k0 = h * 2 * T, k1 = k0 + T, v0 = vt + k0, v1 = v0 + T;
+        for (let n = 0; n < len; n++) {
+          const qo = xb + n * Hd + h * 2;
+          const q0 = Q[qo], q1 = Q[qo + 1];
+          let mx = -Infinity;
+          for (let m = 0; m < len; m++) {
+            const j = Math.fround(scale * (q0 * S[k0 + m] + q1 * S[k1 + m]));
+            S[ro + m] = j;
+            if (j > mx) mx = j;
+          }
+          const wr = wo + n * T;
+          let z = 0;
+          for (let m = 0; m < len; m++) {
+            const ex = Math.fround(expd(S[ro + m] - mx));
+            S[ro + m] = ex;
+            z += ex;
+          }
+          const inv = 1 / z;
+          let o0 = 0, o1 = 0;
+          for (let m = 0; m < len; m++) {
+            const w = Math.fround(S[ro + m] * inv);
+            W[wr + m] = w;
+            o0 += w * S[v0 + m];
+            o1 += w * S[v1 + m];
+          }
+          if (len < T) W.fill(0, wr + len, wr + T);
+          O[qo] = o0;
+          O[qo + 1] = o1;
+        }
+      } else for (let n = 0; n < len; n++) {
         const qo = xb + n * Hd + h * d;
         for (let m = 0; m < len; m++) S[ro + m] = 0;
         for (let e = 0; e < d; e++) {
@@ -281,6 +383,38 @@ export function multiHeadAttentionBackward(
     }
     for (let h = 0; h < H; h++) {
       const wo = (b * H + h) * TT;
+      if (d === 2) {
+        // The small-heads case: the loops below fused over the keys, same order of sums.
+        const k0 = h * 2 * T, k1 = k0 + T;
+        const v0 = vt + k0, v1 = v0 + T, dk0 = dkt + k0, dk1 = dk0 + T, dv0 = dvt + k0, dv1 = dv0 + T;
+        for (let n = 0; n < len; n++) {
+          const qo = xb + n * Hd + h * 2;
+          const wr = wo + n * T;
+          const g0 = dO[qo], g1 = dO[qo + 1];
+          let dot = 0;
+          for (let m = 0; m < len; m++) {
+            const y = W[wr + m];
+            const dw = Math.fround(g0 * S[v0 + m] + g1 * S[v1 + m]);
+            S[ro + m] = dw;
+            dot += y * dw;
+            S[dv0 + m] += y * g0;
+            S[dv1 + m] += y * g1;
+          }
+          const q0 = Q[qo], q1 = Q[qo + 1];
+          let s0 = 0, s1 = 0;
+          for (let m = 0; m < len; m++) {
+            const y = W[wr + m];
+            const dj = y !== 0 ? Math.fround(y * (S[ro + m] - dot)) : 0;
+            s0 += dj * S[k0 + m];
+            s1 += dj * S[k1 + m];
+            S[dk0 + m] += dj * q0;
+            S[dk1 + m] += dj * q1;
+          }
+          dQ[qo] += scale * s0;
+          dQ[qo + 1] += scale * s1;
+        }
+        continue;
+      }
       for (let n = 0; n < len; n++) {
         const qo = xb + n * Hd + h * d;
         const wr = wo + n * T;
