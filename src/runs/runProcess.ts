@@ -4,15 +4,24 @@
  * turns however it ends (finished, stopped, failed, crashed, killed) into a final RunStatus
  * with a reason. No `vscode` import: testable in plain Node.
  *
+ * Two kinds of trainer, one protocol: the built-in trainer (a Node script forked with
+ * `serialization: 'advanced'`, messages over Node's IPC channel), and a user's PyTorch script
+ * (a run config of kind `python`, pythonTrainer.ts: spawned with the protocol framed by
+ * protocol/frames.ts on its file descriptor 3). After the bytes are decoded every message goes
+ * through the same guards, order checks and outcome rules.
+ *
  * Events: 'message' for every accepted trainer message after the handshake (in order),
  * 'status' when the status changes, 'exit' once when the process is gone and the status is
  * final, 'protocolError' for each rejected message, 'log' for stderr/stdout output.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
 import * as os from 'node:os';
+import { encodeFrame, FrameDecoder, FrameError } from '../protocol/frames';
 import { PROTOCOL_VERSION, type HostToTrainer, type MeasureDecl, type Pace, type RunInfo, type RunStatus, type RunSummaryData, type StepData, type TrainerToHost } from '../protocol/messages';
 import { isTrainerToHost } from '../protocol/guards';
 import { declsById } from '../protocol/measures';
+import { helperDirFor, isPythonRunConfig, noPythonReason, pythonCommand, pythonLaunch, pythonStderrSummary, torchHint, torchMissing, type PythonLaunch } from './pythonTrainer';
 
 // ─── A tiny typed event emitter ──────────────────────────────────────────────────────
 
@@ -74,6 +83,16 @@ export interface RunProcessOptions {
   execArgv?: string[];
   /** Command-line arguments for the trainer script (test fixtures use them). */
   args?: string[];
+  /** A python run config's interpreter when it names none (the Python extension's, or a setting; default python3). */
+  pythonInterpreter?: string;
+  /** The folder holding the attention_lens package (default: `python/` beside trainerPath's folder). */
+  helperDir?: string;
+}
+
+/** How the host talks to the process: Node IPC (built-in trainer) or framed bytes on a pipe (Python). */
+interface TrainerChannel {
+  send(msg: HostToTrainer, done: (err: Error | null) => void): void;
+  readonly open: boolean;
 }
 
 export type RunProcessEvents = {
@@ -135,7 +154,12 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   private _status: RunStatus = 'starting';
   private _reason: string | undefined;
   private _step = 0;
-  private readonly child: ChildProcess;
+  /** Undefined when there was nothing to start (an invalid python run config). */
+  private readonly child: ChildProcess | undefined;
+  private readonly channel: TrainerChannel;
+  /** Set for a Python trainer. */
+  private readonly python: PythonLaunch | undefined = undefined;
+  private initTimer: NodeJS.Timeout | undefined;
   private ready = false;
   private runSent = false;
   private wantPaused: boolean;
@@ -153,12 +177,34 @@ export class RunProcess extends Emitter<RunProcessEvents> {
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 3000;
     this.wantPaused = opts.startPaused ?? false;
     this._pace = { ...(opts.pace ?? {}) };
-    this.child = fork(opts.trainerPath, opts.args ?? [], {
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: opts.execArgv ?? [],
-    });
-    this.pid = this.child.pid;
+    let configProblem: string | undefined;
+    if (isPythonRunConfig(opts.config)) {
+      try {
+        const defaults = { helperDir: opts.helperDir ?? helperDirFor(opts.trainerPath), ...(opts.pythonInterpreter !== undefined ? { python: opts.pythonInterpreter } : {}) };
+        this.python = pythonLaunch(opts.config, opts.baseDir, defaults);
+      } catch (e) {
+        configProblem = e instanceof Error ? e.message : String(e);
+      }
+    }
+    if (configProblem !== undefined) {
+      // Nothing to start: the run fails as soon as its listeners are attached.
+      this.channel = { send: (_m, done) => done(new Error('no trainer process')), open: false };
+      this.pid = undefined;
+      setImmediate(() => this.finalize('failed', configProblem));
+      return;
+    }
+    let child: ChildProcess;
+    if (this.python) {
+      const { command, args, options } = pythonCommand(this.python);
+      child = spawn(command, args, options);
+      this.channel = this.framedChannel(child.stdio[3] as Duplex | null | undefined);
+    } else {
+      child = fork(opts.trainerPath, opts.args ?? [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: opts.execArgv ?? [] });
+      this.channel = { send: (m, done) => child.send(m, done), get open() { return child.connected; } };
+      child.on('message', (m: unknown) => this.onMessage(m));
+    }
+    this.child = child;
+    this.pid = child.pid;
     // Training is background work: below the editor's own processes, so that on a machine with
     // few cores VS Code, the extension host and the dashboards stay responsive (the trainer
     // still gets every idle cycle).
@@ -169,23 +215,51 @@ export class RunProcess extends Emitter<RunProcessEvents> {
         // not permitted here: train at normal priority
       }
     }
-    this.child.stderr?.setEncoding('utf8');
-    this.child.stderr?.on('data', (chunk: string) => this.onStderr(chunk));
-    this.child.stdout?.setEncoding('utf8');
-    this.child.stdout?.on('data', (chunk: string) => this.emit('log', chunk));
-    this.child.on('message', (m: unknown) => this.onMessage(m));
-    this.child.on('exit', (code, signal) => {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => this.onStderr(chunk));
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => this.emit('log', chunk));
+    child.on('exit', (code, signal) => {
       this.exitCode = code;
       this.exitSignal = signal;
     });
-    // 'close' comes after 'exit', once stdio and the IPC channel are drained: every message
-    // the trainer sent has been delivered by then.
-    this.child.on('close', (code, signal) => this.onClose(code, signal));
-    this.child.on('error', (e) => this.onError(e));
+    // 'close' comes after 'exit', once stdio and the IPC channel (or the pipe) are drained:
+    // every message the trainer sent has been delivered by then.
+    child.on('close', (code, signal) => this.onClose(code, signal));
+    child.on('error', (e) => this.onError(e));
     const readyMs = opts.readyTimeoutMs ?? 20000;
     this.readyTimer = setTimeout(() => {
       if (!this.ready) this.forceEnd('failed', `the trainer did not start within ${readyMs} ms`);
     }, readyMs);
+  }
+
+  /** The protocol as frames on the Python process's pipe (fd 3): decoded, then handled as IPC messages are. */
+  private framedChannel(pipe: Duplex | null | undefined): TrainerChannel {
+    const decoder = new FrameDecoder();
+    pipe?.on('data', (chunk: Buffer) => {
+      if (this.exited) return;
+      let messages: unknown[];
+      try {
+        messages = decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (e) {
+        // Bytes that are not frames: nothing after them can be trusted, so the run ends here.
+        const why = `the trainer's channel is damaged: ${e instanceof FrameError ? e.message : String(e)}`;
+        this.reject(why);
+        this.forceEnd('failed', why);
+        return;
+      }
+      for (const m of messages) this.onMessage(m);
+    });
+    pipe?.on('error', (e) => this.emit('log', `${this.tag} trainer channel error: ${e.message}\n`));
+    return {
+      send: (m, done) => {
+        if (!pipe || pipe.destroyed || !pipe.writable) return done(new Error('the channel is closed'));
+        pipe.write(encodeFrame(m), (err) => done(err ?? null));
+      },
+      get open() {
+        return !!pipe && !pipe.destroyed && pipe.writable;
+      },
+    };
   }
 
   /** Forks the trainer and starts the run (after the handshake). */
@@ -261,9 +335,9 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   }
 
   private send(msg: HostToTrainer): void {
-    if (this.exited || !this.child.connected) return;
+    if (this.exited || !this.channel.open) return;
     try {
-      this.child.send(msg, (err) => {
+      this.channel.send(msg, (err) => {
         if (err) this.emit('log', `${this.tag} could not send ${msg.type}: ${err.message}\n`);
       });
     } catch (e) {
@@ -281,7 +355,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   /** The host decides the outcome: remember it and kill the process; onClose makes it final. */
   private forceEnd(status: RunStatus, reason: string): void {
     if (!this.forced) this.forced = { status, reason };
-    if (!this.exited) this.child.kill('SIGKILL');
+    if (!this.exited) this.child?.kill('SIGKILL');
   }
 
   private acceptStep(data: StepData): void {
@@ -332,6 +406,12 @@ export class RunProcess extends Emitter<RunProcessEvents> {
       const start: HostToTrainer = { type: 'startRun', protocolVersion: PROTOCOL_VERSION, config: this.opts.config, baseDir: this.opts.baseDir, startPaused: this.wantPaused };
       if (this._pace.stepsPerSecond !== undefined || this._pace.holdMs !== undefined) start.pace = this.pace;
       this.send(start);
+      if (this.python) {
+        const ms = this.python.initTimeoutMs;
+        this.initTimer = setTimeout(() => {
+          if (!this.info) this.forceEnd('failed', `the script did not call attention_lens.init() within ${ms / 1000} s`);
+        }, ms);
+      }
       return;
     }
     if (this.ended) {
@@ -348,6 +428,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
           return;
         }
         this.info = m.info;
+        clearTimeout(this.initTimer);
         this.measures = declsById(m.info.measures);
         this.emit('message', m);
         this.setStatus('running', undefined);
@@ -390,7 +471,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
   private onError(e: Error): void {
     this.emit('log', `${this.tag} trainer process error: ${e.message}\n`);
     // A process that never started gets no 'close': end the run here.
-    if (this.child.pid === undefined && !this.exited) this.finalize('failed', `could not start the trainer: ${e.message}`);
+    if (this.child?.pid === undefined && !this.exited) this.finalize('failed', this.python ? noPythonReason(this.python.python, e) : `could not start the trainer: ${e.message}`);
   }
 
   private onClose(code: number | null, signal: NodeJS.Signals | null): void {
@@ -405,6 +486,7 @@ export class RunProcess extends Emitter<RunProcessEvents> {
     if (this.forced) return [this.forced.status, this.forced.reason];
     const ended = this.ended;
     if (ended?.kind === 'failed') return ['failed', ended.message];
+    if (this.python) return this.pythonOutcome(code, signal);
     const detail = stderrSummary(this.stderrTail);
     const how = signal ? `trainer was killed (${signal})` : `trainer exited with code ${code}`;
     // A trainer that stopped on SIGTERM reported its run stopped, then exits 143 as it should.
@@ -415,10 +497,28 @@ export class RunProcess extends Emitter<RunProcessEvents> {
     return ['failed', `trainer exited before the run ended${detail ? `: ${detail}` : ''}`];
   }
 
+  /** How a Python run ended that did not say it failed: a person's reasons, from its exit and its stderr. */
+  private pythonOutcome(code: number | null, signal: NodeJS.Signals | null): [RunStatus, string | undefined] {
+    const ended = this.ended;
+    const python = this.python!.python;
+    if (ended?.kind === 'stopped' && ended.reason !== undefined && code === 143) return ['stopped', ended.reason];
+    if (signal) return ['failed', `the Python process was killed (${signal})${this._step > 0 ? ` after step ${this._step}` : ''}`];
+    if (code !== 0) {
+      if (torchMissing(this.stderrTail)) return ['failed', `torch is not installed for ${python}: ${torchHint(python)}`];
+      const detail = pythonStderrSummary(this.stderrTail);
+      return ['failed', `the script exited with code ${code}${detail ? `: ${detail}` : ''}`];
+    }
+    if (ended?.kind === 'completed') return ['completed', undefined];
+    if (ended?.kind === 'stopped') return ['stopped', this.stopTimer ? undefined : 'stopped by the trainer'];
+    if (!this.info) return ['failed', 'the script exited without calling attention_lens.init()'];
+    return ['failed', `the script exited (code 0) before the run ended, after step ${this._step}`];
+  }
+
   private finalize(status: RunStatus, reason: string | undefined): void {
     this.exited = true;
     clearTimeout(this.stopTimer);
     clearTimeout(this.readyTimer);
+    clearTimeout(this.initTimer);
     this.setStatus(status, reason);
     this.emit('exit', status, reason);
   }
