@@ -122,7 +122,7 @@ def seal_meta(meta):
 def write_json_atomic(path, value, fsync=False):
     """Writes `value` to `path` so that a reader sees the old file or the new one, never half of one."""
     d = os.path.dirname(path) or "."
-    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")  # format.ts tempFileName
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:
         f.write(js_json(value, 2) + "\n")
         if fsync:
@@ -342,8 +342,9 @@ class RunFolderWriter:
         self._meta = {k: v for k, v in m.items() if v is not None}
         if meta.get("info") is not None:
             self._apply_info(meta["info"])
-        write_json_atomic(os.path.join(path, "config.json"), config, self.fsync_mode != "never")
+        # meta.json first: a folder that holds anything holds a listable run.
         self._write_meta()
+        write_json_atomic(os.path.join(path, "config.json"), config, self.fsync_mode != "never")
 
     @property
     def id(self):
@@ -424,6 +425,9 @@ class RunFolderWriter:
             ev = d.get("eval")
             if ev is not None:
                 _check_step(step, self._streams["evals"])
+            ident = d.get("identity")
+            if ident is not None:
+                ident = self._identity_columns(step, ident)
             att = d.get("attention")
             att_payload = self._attention_payload(step, att) if att is not None else None
             measures = self._measure_payloads(step, d.get("measures"), d.get("events"))
@@ -432,6 +436,8 @@ class RunFolderWriter:
             s.last_step = step
             if ev is not None:
                 self._append_eval(step, ev)
+            if ident is not None:
+                self._append_identity(step, ident)
             if att_payload is not None:
                 self._append_attention(step, att_payload)
             if measures is not None:
@@ -444,6 +450,23 @@ class RunFolderWriter:
             self._check_open()
             self._append_attention(step, self._attention_payload(step, probes))
             self._after_append()
+
+    def _identity_columns(self, step, ident):
+        s = self._streams["identity"]
+        _check_step(step, s)
+        cols = [_floats(ident[k]) for k in ("score", "measured", "theory", "relError")]
+        k = len(cols[0])
+        if any(len(c) != k for c in cols):
+            raise ValueError(f"identity at step {step}: columns differ in length")
+        if s.width is not None and s.width != k:
+            raise ValueError(f"identity at step {step} has {k} topic words, the run has {s.width}")
+        return cols
+
+    def _append_identity(self, step, cols):
+        s = self._streams["identity"]
+        k = len(cols[0])
+        s.append(struct.pack(f"<I{4 * k}f", step, *cols[0], *cols[1], *cols[2], *cols[3]), k)
+        s.last_step = step
 
     def _append_eval(self, step, e):
         s = self._streams["evals"]
@@ -629,7 +652,7 @@ def _records(path, kind):
 
 
 def read_run(path):
-    """A run folder as plain data: {"meta", "config", "scalars": [row dicts], "evals",
+    """A run folder as plain data: {"meta", "config", "scalars": [row dicts], "evals", "identity",
     "attention": {step: [[map dicts]]}, "measures": [{"id", "step", "values"}], "events": [...]}.
     Raises RunFormatError on any damage (a torn or corrupt record, a bad checksum, a shortfall
     against meta.json's counts)."""
@@ -660,6 +683,11 @@ def read_run(path):
         if flags & 1:
             e["topicAttention"] = topic
         out["evals"].append(e)
+    out["identity"] = []
+    k, recs = _records(os.path.join(path, "identity.bin"), b"IDEN")
+    for p in recs:
+        step, *v = struct.unpack(f"<I{4 * k}f", p)
+        out["identity"].append({"step": step, "score": v[:k], "measured": v[k : 2 * k], "theory": v[2 * k : 3 * k], "relError": v[3 * k :]})
     _, recs = _records(os.path.join(path, "attention.bin"), b"ATTN")
     for p in recs:
         step, n_probes = struct.unpack_from("<II", p, 0)
@@ -697,7 +725,7 @@ def read_run(path):
         out["events"].append(e)
     counts = meta.get("counts")
     if counts is not None:
-        got = {"steps": len(out["scalars"]), "evals": len(out["evals"]), "attention": len(out["attention"]), "measures": len({m["step"] for m in out["measures"]}), "events": len(out["events"])}
+        got = {"steps": len(out["scalars"]), "evals": len(out["evals"]), "identity": len(out["identity"]), "attention": len(out["attention"]), "measures": len({m["step"] for m in out["measures"]}), "events": len(out["events"])}
         for k, v in got.items():
             if k in counts and counts[k] != v:
                 raise RunFormatError(f"{path}: meta.json counts {counts[k]} {k}, the files hold {v}")
