@@ -17,11 +17,31 @@ export interface DecimateOptions {
   positiveOnly?: boolean;
   /** Reuse this output's buffers when they are large enough. */
   out?: Decimated;
+  /**
+   * Buckets of equal width in log x (for a logarithmic step axis, where equal x intervals would
+   * put a run's first 1 % of steps in one or two buckets); points with x ≤ 0 are skipped.
+   */
+  logX?: boolean;
 }
 
+/** With `logX`, the first index in [from, to) whose x is positive (xs non-decreasing). */
+function firstPositive(xs: ArrayLike<number>, from: number, to: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((xs[mid] as number) > 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Maps an x to its bucket's coordinate: x itself, or ln x for log buckets. */
+const coord = (logX: boolean) => (logX ? Math.log : (x: number): number => x);
+
 /**
- * Decimate points [from, to) of (xs, ys) into `buckets` equal x intervals spanning
- * xs[from] … xs[to − 1]. xs must be non-decreasing over the range. Returns at most 2 points
+ * Decimate points [from, to) of (xs, ys) into `buckets` equal x intervals (log x intervals with
+ * `logX`) spanning xs[from] … xs[to − 1]. xs must be non-decreasing over the range. Returns at most 2 points
  * per bucket (exactly the input points when there are no more than 2 × buckets of them).
  * Non-finite y values are skipped: a chart shows no point rather than a wrong one.
  */
@@ -35,6 +55,8 @@ export function decimateMinMax(
 ): Decimated {
   from = Math.max(0, Math.floor(from));
   to = Math.min(xs.length, ys.length, Math.floor(to));
+  const logX = opts.logX === true;
+  if (logX) from = firstPositive(xs, from, to);
   buckets = Math.max(1, Math.floor(buckets));
   const n = Math.max(0, to - from);
   const cap = Math.min(n, 2 * buckets);
@@ -59,8 +81,9 @@ export function decimateMinMax(
     return out;
   }
 
-  const x0 = xs[from] as number;
-  const span = (xs[to - 1] as number) - x0;
+  const c = coord(logX);
+  const x0 = c(xs[from] as number);
+  const span = c(xs[to - 1] as number) - x0;
   const scale = span > 0 ? buckets / span : 0;
   let bucket = -1;
   let iMin = -1;
@@ -83,7 +106,7 @@ export function decimateMinMax(
   for (let i = from; i < to; i++) {
     const y = ys[i] as number;
     if (!Number.isFinite(y) || (positive && y <= 0)) continue;
-    let b = Math.floor(((xs[i] as number) - x0) * scale);
+    let b = Math.floor((c(xs[i] as number) - x0) * scale);
     if (b >= buckets) b = buckets - 1;
     if (b !== bucket) {
       flush();
@@ -201,20 +224,22 @@ export class MinMaxIndex {
    * `decimateMinMax(xs, ys, from, to, buckets, …)` over the indexed series: the same points,
    * found with O(log) work per bucket. `to` must not exceed the indexed length.
    */
-  decimate(xs: ArrayLike<number>, from: number, to: number, buckets: number, out?: Decimated): Decimated {
+  decimate(xs: ArrayLike<number>, from: number, to: number, buckets: number, out?: Decimated, logX = false): Decimated {
     const ys = this.ys;
     from = Math.max(0, Math.floor(from));
     to = Math.min(xs.length, this.n, Math.floor(to));
+    if (logX) from = firstPositive(xs, from, to);
     buckets = Math.max(1, Math.floor(buckets));
     const n = Math.max(0, to - from);
-    if (n <= 2 * buckets) return decimateMinMax(xs, ys, from, to, buckets, { positiveOnly: this.positiveOnly, ...(out !== undefined ? { out } : {}) });
+    if (n <= 2 * buckets) return decimateMinMax(xs, ys, from, to, buckets, { positiveOnly: this.positiveOnly, logX, ...(out !== undefined ? { out } : {}) });
     const cap = 2 * buckets;
     const o: Decimated = out !== undefined && out.xs.length >= cap ? out : { xs: new Float64Array(cap), ys: new Float64Array(cap), length: 0 };
-    const x0 = xs[from] as number;
-    const span = (xs[to - 1] as number) - x0;
+    const c = coord(logX);
+    const x0 = c(xs[from] as number);
+    const span = c(xs[to - 1] as number) - x0;
     const scale = span > 0 ? buckets / span : 0;
     // The same bucket formula as decimateMinMax, so every point falls in the same bucket.
-    const bucketOf = (i: number): number => Math.min(buckets - 1, Math.floor(((xs[i] as number) - x0) * scale));
+    const bucketOf = (i: number): number => Math.min(buckets - 1, Math.floor((c(xs[i] as number) - x0) * scale));
     let k = 0;
     let i = from;
     // Buckets hold about as many points as the one before: guess that, check it with two

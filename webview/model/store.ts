@@ -11,6 +11,7 @@ import type {
   EvalPoint,
   HostToWebview,
   IdentityPoint,
+  Pace,
   RunInfo,
   RunStatus,
   RunSummaryData,
@@ -101,6 +102,10 @@ export class RunStore {
   /** The run's display name from the host (Rename changes it); the trainer's info.name otherwise. */
   displayName: string | undefined;
   summary: RunSummaryData | undefined;
+  /** The pace a live run trains at, as the host last reported it (undefined: as fast as it can, or not live). */
+  pace: Pace | undefined;
+  /** The user's note on the run (undefined: none). */
+  note: string | undefined;
   /** Set when the host and this page disagree on the protocol. */
   protocolError: string | undefined;
 
@@ -208,6 +213,8 @@ export class RunStore {
         this.info = s.info;
         this.displayName = s.name;
         this.summary = s.summary;
+        this.pace = s.pace;
+        this.note = s.note;
         this.appendScalars(s.scalars);
         this.appendEvals(s.evals);
         this.appendAttentionSteps(s.attentionSteps);
@@ -250,6 +257,9 @@ export class RunStore {
         this.statusReason = msg.reason;
         if (msg.name !== undefined) this.displayName = msg.name;
         if (msg.summary !== undefined) this.summary = msg.summary;
+        // Every status message carries the run's pace (absent: full speed or not live) and note (absent: none).
+        this.pace = msg.pace;
+        this.note = msg.note;
         this.lastStep = Math.max(this.lastStep, msg.step);
         return { changed: Changed.Status };
       }
@@ -283,6 +293,8 @@ export class RunStore {
     this.info = undefined;
     this.displayName = undefined;
     this.summary = undefined;
+    this.pace = undefined;
+    this.note = undefined;
     this.protocolError = undefined;
     this.step.clear();
     this.loss.clear();
