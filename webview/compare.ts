@@ -26,46 +26,12 @@ import { canvasPng, chartImage, heatImage } from './exportImage';
 import { followTheme } from './followTheme';
 import { baseHooks, chartPoints, markerInfo, type ChartSeriesData, type HeatmapInfo, type MarkerInfo, type MatrixInfo, type ViewHooks } from './hooks';
 import { cardConvention, cardLineSource, fileSafe, MatrixCard } from './measureCards';
+import { parseCompareState, type CompareViewState } from './compareState';
 import { Dirty, FrameScheduler } from './scheduler';
 import type { Theme } from './theme';
 
 /** Run colours: --vscode-charts-blue, orange, green, purple, red, yellow (Theme.series order). */
 export const RUN_COLOURS = 6;
-
-/** The compare view's choices kept across hide/show and reload (setState). */
-export interface CompareViewState {
-  probe: number;
-  layer: number;
-  head: number;
-  live: boolean;
-  step?: number;
-  zoom?: { x0: number; x1: number };
-  hidden: string[];
-  /** The step the matrix cards show (absent: live). */
-  measureStep?: number;
-}
-
-const nat = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
-
-export function parseCompareState(v: unknown): CompareViewState {
-  const s: CompareViewState = { probe: 0, layer: 0, head: 0, live: true, hidden: [] };
-  if (typeof v !== 'object' || v === null) return s;
-  const o = v as Record<string, unknown>;
-  if (nat(o['probe'])) s.probe = o['probe'];
-  if (nat(o['layer'])) s.layer = o['layer'];
-  if (nat(o['head'])) s.head = o['head'];
-  if (typeof o['live'] === 'boolean') s.live = o['live'];
-  if (nat(o['step'])) s.step = o['step'];
-  if (nat(o['measureStep'])) s.measureStep = o['measureStep'];
-  const z = o['zoom'];
-  if (typeof z === 'object' && z !== null) {
-    const x0 = (z as Record<string, unknown>)['x0'];
-    const x1 = (z as Record<string, unknown>)['x1'];
-    if (typeof x0 === 'number' && typeof x1 === 'number' && Number.isFinite(x0) && Number.isFinite(x1) && x1 > x0) s.zoom = { x0, x1 };
-  }
-  if (Array.isArray(o['hidden'])) s.hidden = o['hidden'].filter((x): x is string => typeof x === 'string');
-  return s;
-}
 
 const colourClass = (i: number): string => `al-run-c${i % RUN_COLOURS}`;
 
@@ -213,7 +179,7 @@ export class CompareView {
     this.probeSel = select('Probe', 'al-probe', (v) => this.choose({ probe: Number(v) }));
     this.layerSel = select('Layer', 'al-layer', (v) => this.choose({ layer: Number(v) }));
     this.headSel = select('Head (W)', 'al-head', (v) => this.choose({ head: Number(v) }));
-    this.liveBtn = button('Live', 'al-live', () => {
+    this.liveBtn = button('Latest', 'al-live', () => {
       if (this.scrub.goLive()) this.afterScrub();
     }, true);
     this.range.addEventListener('input', () => {
@@ -270,6 +236,8 @@ export class CompareView {
   private saveState(): void {
     const s = this.scrub.state;
     this.vs = { ...this.vs, live: s.live, hidden: [...this.store.hidden] };
+    // Before the first snapshot the ids restored from the state are kept (the host reads them after a reload).
+    if (this.store.runIds.length > 0) this.vs.runIds = [...this.store.runIds];
     if (s.step !== undefined) this.vs.step = s.step;
     else delete this.vs.step;
     const m = this.cursor.step;
@@ -787,7 +755,8 @@ export class CompareView {
         p.enc.paint({ ...l, stages: l.stages.filter((x) => x.stage === 'weights') }, 'fixed', pal, { stage: 'weights', head });
       }
     }
-    const label = step === undefined ? 'no attention captured yet' : sc.live ? `step ${formatInt(step)} · live` : `step ${formatInt(step)} of ${formatInt(sc.last ?? step)}${loading > 0 ? ' · loading…' : ''}`;
+    // Following the latest, each run shows its own latest capture (its panel says which step).
+    const label = step === undefined ? 'no attention captured yet' : sc.live ? `step ${formatInt(step)} · each run's latest capture` : `step ${formatInt(step)} of ${formatInt(sc.last ?? step)}${loading > 0 ? ' · loading…' : ''}`;
     setText(this.scrubLabel, label);
     this.range.setAttribute('aria-valuetext', label);
   }
