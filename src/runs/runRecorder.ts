@@ -3,11 +3,13 @@
  * as the RunProcess relays them, go to a RunWriter; the process's final status closes it.
  * The writer buffers in memory and writes in the background, so the trainer (another process)
  * never waits for the disk. A write error is reported once through `onError` and ends the
- * recording; the run itself goes on. No `vscode` import.
+ * recording; the run itself goes on. A failed write to the folder (a full disk) is reported
+ * with the store's own message (StoreWriteError: the file, what the folder keeps, whether
+ * meta.json says failed). No `vscode` import.
  */
 import type { RunStatus, TrainerToHost } from '../protocol/messages';
 import type { HistoryBacking } from './runHistory';
-import { AttentionReader, readRows, RunWriter, toScalarChunk, type RunMetaInit, type StreamCounts } from './store';
+import { AttentionReader, readRows, RunWriter, StoreWriteError, toScalarChunk, type RunMetaInit, type StreamCounts } from './store';
 
 export class RunRecorder {
   private writer: RunWriter | undefined;
@@ -38,7 +40,7 @@ export class RunRecorder {
       rec = new RunRecorder(dir, w, onError);
       return rec;
     } catch (e) {
-      onError(`could not create run folder ${dir}: ${message(e)}`);
+      onError(e instanceof StoreWriteError ? e.message : `could not create run folder ${dir}: ${message(e)}`);
       return undefined;
     }
   }
@@ -113,13 +115,22 @@ export class RunRecorder {
     try {
       w.close(status, reason);
     } catch (e) {
-      this.reportOnce(`could not finish writing ${this.dir}: ${message(e)}`);
+      if (e instanceof StoreWriteError) {
+        if (e.kept) this.persisted = e.kept;
+        this.reportOnce(e.message);
+      } else this.reportOnce(`could not finish writing ${this.dir}: ${message(e)}`);
     }
   }
 
   private fail(what: string, e: unknown): void {
     const w = this.writer;
     this.writer = undefined;
+    if (e instanceof StoreWriteError) {
+      // The writer has stopped and said in meta.json why, when it could: nothing to add there.
+      if (e.kept) this.persisted = e.kept;
+      this.reportOnce(`${e.message}. The run goes on but is no longer saved`);
+      return;
+    }
     this.reportOnce(`could not record ${what} in ${this.dir}: ${message(e)}; the run goes on but is no longer saved`);
     // Record at least that the run did not end cleanly, if the folder still takes a write.
     try {

@@ -67,6 +67,21 @@ export const FRAME_BYTES = 8;
 /** Larger payloads are treated as a corrupt length field. */
 export const MAX_PAYLOAD_BYTES = 1 << 30;
 
+/**
+ * The temporary file a JSON file is written to before it is renamed over the old one:
+ * `.meta.json.<pid>.tmp`. The writer's pid in its name tells a live writer's temp file (its
+ * next replacement, or the space kept for it) from one a killed writer left behind.
+ */
+export function tempFileName(jsonFile: string, pid = process.pid): string {
+  return `.${jsonFile}.${pid}.tmp`;
+}
+
+/** The JSON file and writer pid of an Attention Lens temp file name (`tempFileName`), else undefined. */
+export function parseTempFileName(name: string): { file: string; pid: number } | undefined {
+  const m = /^\.(meta\.json|config\.json)\.([0-9]{1,10})\.tmp$/.exec(name);
+  return m ? { file: m[1]!, pid: Number(m[2]) } : undefined;
+}
+
 // ─── header and framing ──────────────────────────────────────────────────────────────
 
 function putAscii(b: Uint8Array, o: number, text: string): void {

@@ -61,13 +61,24 @@ const PLAIN: Record<string, string> = {
   EIO: 'input/output error',
   ENOTDIR: 'a part of its path is not a directory',
   EMFILE: 'too many open files',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EFBIG: 'file too large',
+  ENOENT: 'no such file or folder',
 };
+
+/** An error in plain words with its code: `no space left on device, ENOSPC`. */
+export function errorText(e: unknown): string {
+  const code = errorCode(e);
+  const plain = code ? PLAIN[code] : undefined;
+  if (plain) return `${plain}, ${code}`;
+  return e instanceof Error ? e.message : String(e);
+}
 
 /** A plain sentence for a file that exists but cannot be read. */
 export function unreadableMessage(name: string, e: unknown): string {
-  const code = errorCode(e);
-  const why = (code && PLAIN[code]) ?? (e instanceof Error ? e.message : String(e));
-  return `${name} cannot be read (${why}${code ? `, ${code}` : ''}); the run's other files were read without it`;
+  return `${name} cannot be read (${errorText(e)}); the run's other files were read without it`;
 }
 
 /**

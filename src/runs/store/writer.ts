@@ -10,6 +10,13 @@
  * after a SIGKILL. Durability against power loss needs fsync (`fsync: 'always'`), which costs
  * a disk round trip per flush; by default files are fsynced once, at close.
  *
+ * A write that fails (a full disk, an I/O error) ends the recording at once: each stream file
+ * is cut back to its last whole record (a file that holds none is removed), the run is marked
+ * failed in meta.json with the reason, and a StoreWriteError says which file failed and what
+ * the folder keeps. So that meta.json can still be rewritten on a full disk, the writer keeps
+ * its next temp file (`.meta.json.<pid>.tmp`) filled with spare bytes while the run is open.
+ * meta.json is the first file of a run, so a folder holding anything holds a listable run.
+ *
  * No 'vscode' import: the extension host and the command line both use this.
  */
 import * as fs from 'node:fs';
@@ -18,7 +25,8 @@ import * as path from 'node:path';
 import { declsById, measuresProblem } from '../../protocol/measures';
 import type { AttentionMapData, EvalData, IdentityData, MeasureDecl, MeasureEvent, MeasureSample, RunInfo, RunStatus, RunSummaryData, StepData } from '../../protocol/messages';
 import { crc32 } from './crc32';
-import { encodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, MAX_PAYLOAD_BYTES, META_FORMAT, checkMetaChecksum, metaProblem, sealMeta, STREAMS, type RunMeta, type StreamCounts, type StreamName } from './format';
+import { encodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, MAX_PAYLOAD_BYTES, META_FORMAT, checkMetaChecksum, metaProblem, sealMeta, STREAMS, tempFileName, type RunMeta, type StreamCounts, type StreamName } from './format';
+import { errorCode, errorText } from './io';
 import { attentionRecord, evalRecord, eventRecord, identityRecord, indexRecord, MAX_EVENTS_PER_STEP, measuresRecord, scalarRecord, type IndexedSample } from './records';
 
 /** What the caller knows when a run starts; the writer fills in the rest of RunMeta. */
@@ -46,8 +54,34 @@ export interface RunWriterOptions {
   fsync?: 'never' | 'close' | 'always';
   /** Called after every flush that wrote something, with the records now in the files. */
   onFlush?: (flushed: StreamCounts) => void;
-  /** A timer-driven flush failed (appends and flush() throw instead). Default: ignored; the writer stops. */
+  /**
+   * A timer-driven flush failed (appends and flush() throw instead): a StoreWriteError, the
+   * recording has ended. Default: the error is thrown by the next append, flush or close.
+   */
   onError?: (e: Error) => void;
+}
+
+/**
+ * A run folder could not be written (a full disk, an I/O error, no permission): `file` is the
+ * file that failed and the message says it in plain words, with what the folder keeps and
+ * whether meta.json records the failure. The writer has stopped; nothing more is recorded.
+ */
+export class StoreWriteError extends Error {
+  constructor(
+    message: string,
+    /** The file that could not be written (or created). */
+    readonly file: string,
+    /** The error's code (ENOSPC, EIO, EACCES…), if it has one. */
+    readonly code: string | undefined,
+    /** Records each stream file holds now; undefined when the run was not started. */
+    readonly kept: StreamCounts | undefined,
+    /** Whether meta.json now says the run failed, with this reason (false: it was left as it was). */
+    readonly metaUpdated: boolean,
+    override readonly cause: unknown,
+  ) {
+    super(message);
+    this.name = 'StoreWriteError';
+  }
 }
 
 /** One stream's file and its unflushed bytes. */
@@ -64,8 +98,9 @@ class Stream {
   flushedRecords = 0;
   /** Header width, fixed by the first record. */
   width: number | undefined;
-  /** Last step appended (streams keyed by step must increase). */
+  /** Last step appended (streams keyed by step must increase), and last step in the file. */
   lastStep = -1;
+  flushedLastStep = -1;
 
   constructor(
     readonly file: string,
@@ -129,6 +164,7 @@ class Stream {
     this.written += this.used;
     this.used = 0;
     this.flushedRecords = this.records;
+    this.flushedLastStep = this.lastStep;
     if (this.buf.length > 1 << 20) this.setBuffer(new Uint8Array(4096)); // a big frame grew it
     return true;
   }
@@ -138,23 +174,114 @@ class Stream {
   }
 
   close(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+
+  /**
+   * Stops writing after a failed write: drops what was not written, cuts the file back to its
+   * last whole record (a failed write may have left part of one), fsyncs it when asked, closes
+   * it, and removes it when it holds no record. Best effort; false when the file could not be
+   * cut (it then ends in a torn record, which readers skip).
+   */
+  abandon(fsync: boolean): boolean {
+    this.used = 0;
+    this.records = this.flushedRecords;
+    this.lastStep = this.flushedLastStep;
+    let cut = true;
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) {
+      try {
+        fs.ftruncateSync(fd, this.written);
+        if (fsync && this.written > 0) fs.fsyncSync(fd);
+      } catch {
+        cut = false;
+      }
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // the descriptor is gone either way
+      }
+    }
+    if (fd !== undefined && this.written === 0) {
+      try {
+        fs.unlinkSync(this.file);
+        cut = true;
+      } catch (e) {
+        if (errorCode(e) === 'ENOENT') cut = true;
+      }
+    }
+    return cut;
   }
 }
 
-/** Writes `value` as JSON to `file` so a reader sees the old or the new file, never half of one. */
-export function writeJsonAtomic(file: string, value: unknown, fsync = false): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
+/**
+ * Writes `value` as JSON to `file` so a reader sees the old or the new file, never half of
+ * one: into the temp file `.NAME.<pid>.tmp` (format.ts, tempFileName), then renamed over
+ * `file`. A failed write removes its temp file. `reserveBytes` > 0 then leaves the next temp
+ * file in place, that many bytes long, so the next replacement writes into space already
+ * allocated and succeeds on a full disk (on filesystems that overwrite in place: ext4, xfs,
+ * tmpfs, NTFS; not copy-on-write ones).
+ */
+export function writeJsonAtomic(file: string, value: unknown, fsync = false, reserveBytes = 0): void {
+  const tmp = path.join(path.dirname(file), tempFileName(path.basename(file)));
+  const bytes = new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');
+  let fd: number | undefined;
   try {
-    fs.writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    // No O_TRUNC: a temp file kept as a reserve keeps its blocks while it is overwritten.
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o666);
+    writeAll(fd, bytes);
+    fs.ftruncateSync(fd, bytes.length);
     if (fsync) fs.fsyncSync(fd);
-  } finally {
     fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // reported below
+      }
+    }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // absent, or the folder is gone
+    }
+    throw e;
   }
-  fs.renameSync(tmp, file);
   if (fsync) fsyncDir(path.dirname(file));
+  if (reserveBytes > 0) reserve(tmp, reserveBytes);
+}
+
+function writeAll(fd: number, b: Uint8Array): void {
+  for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, off);
+}
+
+/** Creates `file` holding `n` zero bytes; on a failure (the disk is full already) leaves nothing. */
+function reserve(file: string, n: number): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'wx');
+    writeAll(fd, new Uint8Array(n));
+    fs.closeSync(fd);
+  } catch {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // removed below
+      }
+    }
+    try {
+      fs.unlinkSync(file);
+    } catch {
+      // nothing was created
+    }
+  }
 }
 
 function fsyncDir(dir: string): void {
@@ -175,9 +302,19 @@ function checkStep(step: number, s: Stream): void {
   if (step <= s.lastStep) throw new Error(`${path.basename(s.file)}: step ${step} after step ${s.lastStep}`);
 }
 
-/** Writes meta.json: `meta` sealed with its checksum (format.ts, sealMeta), atomically. */
-export function writeMetaAtomic(dir: string, meta: RunMeta, fsync = false): void {
-  writeJsonAtomic(path.join(dir, FILES.meta), sealMeta(meta), fsync);
+/** Writes meta.json: `meta` sealed with its checksum (format.ts, sealMeta), atomically (writeJsonAtomic). */
+export function writeMetaAtomic(dir: string, meta: RunMeta, fsync = false, reserveBytes = 0): void {
+  writeJsonAtomic(path.join(dir, FILES.meta), sealMeta(meta), fsync, reserveBytes);
+}
+
+/** Spare bytes kept for the next meta.json (its final version adds the end, summary, counts and a reason). */
+function metaReserve(meta: RunMeta): number {
+  const n = Buffer.byteLength(JSON.stringify(meta, null, 2));
+  return Math.min(1 << 20, Math.max(16 << 10, 2 * n + 4096));
+}
+
+function plural(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? '' : 's'}`;
 }
 
 /** Sets `name` and `note` (an empty note removes the field) on a metadata document. */
@@ -217,7 +354,10 @@ export class RunWriter {
   /** When the oldest unflushed record was appended (performance.now()); undefined when none is. */
   private pendingSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private failure: Error | undefined;
+  /** The write failure that ended the recording (failWrite); the writer is then closed. */
+  private failure: StoreWriteError | undefined;
+  /** The failure has reached the caller (thrown, or given to onError), so close() need not throw it again. */
+  private failureReported = false;
   private closed = false;
   /** info.measures by id, and each id's index there (its store index). */
   private decls = new Map<string, MeasureDecl>();
@@ -225,10 +365,16 @@ export class RunWriter {
 
   /**
    * Starts recording a run into `dir` (created if absent; it must not already hold a run).
-   * Writes config.json and meta.json (status 'running' unless `meta.status` says otherwise).
+   * Writes meta.json (status 'running' unless `meta.status` says otherwise), then config.json.
+   * Throws StoreWriteError when the folder cannot be written: if meta.json could not be
+   * written the run was not started, and the folder, left empty, is removed.
    */
   static open(dir: string, meta: RunMetaInit, config: unknown, opts: RunWriterOptions = {}): RunWriter {
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new StoreWriteError(`could not create the run folder ${dir} (${errorText(e)}): the run was not started, nothing was saved`, dir, errorCode(e), undefined, false, e);
+    }
     if (fs.existsSync(path.join(dir, FILES.meta))) throw new Error(`${dir} already holds a run`);
     return new RunWriter(dir, meta, config, opts);
   }
@@ -261,8 +407,19 @@ export class RunWriter {
     };
     this.meta = m;
     if (init.info) this.applyInfo(init.info);
-    writeJsonAtomic(path.join(dir, FILES.config), config ?? null, this.fsyncMode !== 'never');
-    this.writeMeta();
+    // meta.json first: a folder holding anything of this writer then lists as its run.
+    const metaFile = path.join(dir, FILES.meta);
+    try {
+      this.writeMeta();
+    } catch (e) {
+      try {
+        fs.rmdirSync(dir); // only when empty: nothing of this run is in it
+      } catch {
+        // something else is in it; leave it
+      }
+      throw new StoreWriteError(`could not write ${metaFile} (${errorText(e)}): the run was not started, nothing was saved`, metaFile, errorCode(e), undefined, false, e);
+    }
+    this.writeConfig(config ?? null);
   }
 
   get id(): string {
@@ -305,8 +462,8 @@ export class RunWriter {
   setInfo(info: RunInfo): void {
     this.checkOpen();
     this.applyInfo(info);
-    if (info.config !== undefined) writeJsonAtomic(path.join(this.dir, FILES.config), info.config, this.fsyncMode !== 'never');
-    this.writeMeta();
+    if (info.config !== undefined) this.writeConfig(info.config);
+    this.writeMetaOrFail();
   }
 
   /**
@@ -314,17 +471,81 @@ export class RunWriter {
    * empty note removes it). meta.json is rewritten at once, and again with them at close.
    */
   annotate(fields: { name?: string; note?: string }): void {
+    if (this.failure) this.fail(this.failure); // the folder takes no more writes
     applyAnnotation(this.meta, fields);
-    if (!this.closed) this.writeMeta();
+    if (!this.closed) this.writeMetaOrFail();
   }
 
+  /** Writes meta.json; while the run is open, keeps spare space for the next one (see writeJsonAtomic). */
   private writeMeta(): void {
-    writeMetaAtomic(this.dir, this.meta, this.fsyncMode !== 'never');
+    writeMetaAtomic(this.dir, this.meta, this.fsyncMode !== 'never', this.closed ? 0 : metaReserve(this.meta));
+  }
+
+  private writeMetaOrFail(): void {
+    try {
+      this.writeMeta();
+    } catch (e) {
+      this.fail(this.failWrite(path.join(this.dir, FILES.meta), e));
+    }
+  }
+
+  private writeConfig(config: unknown): void {
+    const file = path.join(this.dir, FILES.config);
+    try {
+      writeJsonAtomic(file, config, this.fsyncMode !== 'never');
+    } catch (e) {
+      this.fail(this.failWrite(file, e));
+    }
+  }
+
+  /** Throws the write failure to the caller (who has then been told of it). */
+  private fail(e: StoreWriteError): never {
+    this.failureReported = true;
+    throw e;
   }
 
   private checkOpen(): void {
-    if (this.failure) throw this.failure;
+    if (this.failure) this.fail(this.failure);
     if (this.closed) throw new Error(`run ${this.meta.id} is closed`);
+  }
+
+  /**
+   * Ends the recording after `file` could not be written: every stream is cut back to its
+   * last whole record (and removed when it holds none), and meta.json is rewritten, if it
+   * still can be, to say the run failed and why (else it is left as it was). Returns the
+   * error to throw; later calls return the first.
+   */
+  private failWrite(file: string, e: unknown): StoreWriteError {
+    if (this.failure) return this.failure;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pendingSince = undefined;
+    let whole = true;
+    for (const s of Object.values(this.streams)) if (!s.abandon(this.fsyncMode !== 'never')) whole = false;
+    this.closed = true;
+    const kept = this.flushed;
+    const last = this.streams.scalars.flushedLastStep;
+    const keeps = kept.steps === 0 ? 'no steps' : `${plural(kept.steps, 'step')}, up to step ${last}`;
+    const why = `could not write ${path.basename(file)} (${errorText(e)})`;
+    const before = this.meta;
+    const m: RunMeta = JSON.parse(JSON.stringify(before)) as RunMeta;
+    m.status = 'failed';
+    m.statusReason = `${why}; recording stopped, the folder keeps ${keeps}`;
+    m.endedAt = new Date().toISOString();
+    // Counts only when every file was cut back to whole records: then they are what the files hold.
+    if (whole) m.counts = kept;
+    else delete m.counts;
+    this.meta = m;
+    let metaUpdated = true;
+    try {
+      this.writeMeta(); // into the reserved temp file: this works on a full disk
+    } catch {
+      metaUpdated = false;
+      this.meta = before; // meta.json is the old one, as `metadata` says
+    }
+    const said = metaUpdated ? 'its meta.json marks the run failed with this reason' : 'its meta.json could not be updated either and still says what it said before';
+    this.failure = new StoreWriteError(`could not write ${file} (${errorText(e)}). Recording stopped: the run folder keeps ${keeps}, and ${said}`, file, errorCode(e), kept, metaUpdated, e);
+    return this.failure;
   }
 
   /**
@@ -476,7 +697,9 @@ export class RunWriter {
           try {
             if (!this.closed && !this.failure) this.flush();
           } catch (e) {
-            this.opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+            if (!this.opts.onError) return; // the next append, flush or close throws it
+            this.failureReported = true;
+            this.opts.onError(e instanceof Error ? e : new Error(String(e)));
           }
         }, this.flushIntervalMs);
         this.timer.unref();
@@ -494,25 +717,25 @@ export class RunWriter {
 
   /**
    * Writes everything appended so far to the files (and fsyncs them with `fsync: 'always'`).
-   * Returns the records now in the files. After a write error the writer refuses further use.
+   * Returns the records now in the files. A write error ends the recording (failWrite) and is
+   * thrown as a StoreWriteError, then again by every later call.
    */
   flush(): StreamCounts {
-    if (this.failure) throw this.failure;
+    if (this.failure) this.fail(this.failure);
     if (this.closed) return this.flushed;
     this.pendingSince = undefined;
     let wrote = false;
-    try {
-      // Order matters: attention.bin before attention.idx, so the index never points ahead of the frames.
-      for (const name of STREAMS) {
-        const s = this.streams[name];
+    // Order matters: attention.bin before attention.idx, so the index never points ahead of the frames.
+    for (const name of STREAMS) {
+      const s = this.streams[name];
+      try {
         if (s.writeOut()) {
           wrote = true;
           if (this.fsyncMode === 'always') s.fsync();
         }
+      } catch (e) {
+        this.fail(this.failWrite(s.file, e));
       }
-    } catch (e) {
-      this.failure = e instanceof Error ? e : new Error(String(e));
-      throw this.failure;
     }
     const counts = this.flushed;
     if (wrote) this.opts.onFlush?.(counts);
@@ -527,42 +750,49 @@ export class RunWriter {
   /**
    * Flushes, fsyncs (unless `fsync: 'never'`), closes the files, and records the final status,
    * end time, summary and record counts in meta.json. Closing twice does nothing.
+   *
+   * A write that fails here ends the recording as in flush (the run is then marked failed,
+   * whatever `status` says) and throws a StoreWriteError. After a write failure the writer is
+   * closed already: close then does nothing, or throws that failure when the caller has not
+   * been told of it (a background flush failed and there is no onError).
    */
   close(status: RunStatus, reason?: string, summary?: RunSummaryData): void {
+    if (this.failure) {
+      if (!this.failureReported) this.fail(this.failure);
+      return;
+    }
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    let error: Error | undefined;
-    const note = (e: unknown) => (error ??= e instanceof Error ? e : new Error(String(e)));
-    try {
-      if (!this.failure) this.flush();
-    } catch (e) {
-      note(e);
-    }
+    this.flush();
     for (const s of Object.values(this.streams)) {
       try {
-        if (this.fsyncMode !== 'never' && !this.failure) s.fsync();
+        if (this.fsyncMode !== 'never') s.fsync();
+        s.close(); // some filesystems (NFS) report a failed write only here
       } catch (e) {
-        note(e);
-      }
-      try {
-        s.close();
-      } catch (e) {
-        note(e);
+        this.fail(this.failWrite(s.file, e));
       }
     }
     this.closed = true;
-    // The final status is recorded even when the data could not all be written.
-    const m = this.meta;
+    const before = this.meta;
+    const m: RunMeta = JSON.parse(JSON.stringify(before)) as RunMeta;
     m.status = status;
     if (reason !== undefined) m.statusReason = reason;
     m.endedAt = new Date().toISOString();
     const sum = summary ?? this.summary;
     if (sum) m.summary = sum;
-    // Counts only when every record reached the files, so readers can trust them.
-    if (!this.failure && !error) m.counts = this.flushed;
-    this.writeMeta();
-    const e = this.failure ?? error;
-    if (e) throw e;
+    m.counts = this.flushed;
+    this.meta = m;
+    try {
+      this.writeMeta();
+    } catch (e) {
+      // Every record is in the files; only the final meta.json is not.
+      this.meta = before;
+      const file = path.join(this.dir, FILES.meta);
+      const kept = this.flushed;
+      const keeps = kept.steps === 0 ? 'no steps' : `all its ${plural(kept.steps, 'step')}, up to step ${this.streams.scalars.flushedLastStep}`;
+      this.failure = new StoreWriteError(`could not write ${file} (${errorText(e)}). The run folder keeps ${keeps}, but its meta.json could not be updated and still says the run is ${before.status}`, file, errorCode(e), kept, false, e);
+      this.fail(this.failure);
+    }
   }
 }
