@@ -179,6 +179,22 @@ class Capturer:
                 out[layer] = _as_heads(ws[-1])  # a module called twice (weight sharing): its last call
         return out
 
+    def _batched_pass(self, model):
+        """All probes in one forward pass, when that is the same as one pass per probe: every
+        probe's input a tensor of the same shape with exactly one dimension of size 1 (the
+        batch), and every captured layer's weights then holding one row per probe. Else None."""
+        ins = self.probes.inputs
+        if len(ins) < 2 or not all(isinstance(x, torch.Tensor) for x in ins):
+            return None
+        shape = tuple(ins[0].shape)
+        ones = [d for d, n in enumerate(shape) if n == 1]
+        if len(ones) != 1 or any(tuple(x.shape) != shape for x in ins):
+            return None
+        got = self._pass(model, torch.cat(ins, dim=ones[0]))
+        if not got or any(w.shape[0] != len(ins) for w in got.values()):
+            return None
+        return got
+
     def run(self):
         """Every probe's maps: list over probes of [(layer, head, (L, S) float32 CPU tensor)]."""
         with preserved_state(self.model) as model:
@@ -192,11 +208,17 @@ class Capturer:
                     for p in range(min(w.shape[0], len(self.probes))):
                         pieces.append((p, layer, _crop(w[p], len(self.probes.tokens[p]))))
             else:
-                for p, inp in enumerate(self.probes.inputs):
-                    if inp is None:
-                        continue
-                    for layer, w in sorted(self._pass(model, inp).items()):
-                        pieces.append((p, layer, w[0]))
+                batched = self._batched_pass(model)
+                if batched is not None:
+                    for layer, w in sorted(batched.items()):
+                        for p in range(len(self.probes)):
+                            pieces.append((p, layer, w[p]))
+                else:
+                    for p, inp in enumerate(self.probes.inputs):
+                        if inp is None:
+                            continue
+                        for layer, w in sorted(self._pass(model, inp).items()):
+                            pieces.append((p, layer, w[0]))
             if not pieces:
                 return maps
             # One transfer for the whole frame.

@@ -100,23 +100,29 @@ class GroupNorms:
                 self._params.append(p)
                 self._index.append(i)
         self._index_t = {}
+        kinds = {(p.device, p.dtype) for p in self._params}
+        # One device and dtype (the usual case): one foreach call over grads and weights, one index.
+        self._uniform = len(kinds) == 1 and not any(p.is_sparse for p in self._params)
+        self._both_index = None
+        if self._uniform and self._params:
+            g = len(self.names)
+            self._both_index = torch.tensor(self._index + [i + g for i in self._index], dtype=torch.long, device=self._params[0].device)
 
-    def _sum_squares(self, tensors, index, device):
-        """(G,) float64 on `device`: per group, the sum of the squared norms of `tensors`."""
-        g = len(self.names)
-        out = torch.zeros(g, dtype=torch.float64, device=device)
+    def _sum_squares(self, tensors, index, device, size):
+        """(size,) float64 on `device`: at i, the sum of the squared norms of the tensors with index i."""
+        out = None
         buckets = {}
         for t, i in zip(tensors, index):
             if t is None:
                 continue
             if t.is_sparse:
                 t = t.coalesce()._values()
-            buckets.setdefault((t.device, t.dtype), ([], []))
-            buckets[(t.device, t.dtype)][0].append(t)
-            buckets[(t.device, t.dtype)][1].append(i)
+            b = buckets.setdefault((t.device, t.dtype), ([], []))
+            b[0].append(t)
+            b[1].append(i)
         for (dev, _), (ts, ix) in buckets.items():
             if hasattr(torch, "_foreach_norm"):
-                norms = torch._foreach_norm(ts)
+                norms = torch._foreach_norm(ts)  # one fused kernel for the whole bucket
             else:  # pragma: no cover - every supported torch has it
                 norms = [torch.linalg.vector_norm(t) for t in ts]
             sq = torch.stack(norms).to(torch.float64).square()
@@ -124,21 +130,26 @@ class GroupNorms:
             it = self._index_t.get(key)
             if it is None:
                 it = self._index_t[key] = torch.tensor(ix, dtype=torch.long, device=dev)
-            part = torch.zeros(g, dtype=torch.float64, device=dev).index_add_(0, it, sq)
-            out += part.to(device)
-        return out
+            part = torch.zeros(size, dtype=torch.float64, device=dev).index_add_(0, it, sq)
+            out = part.to(device) if out is None else out + part.to(device)
+        return out if out is not None else torch.zeros(size, dtype=torch.float64, device=device)
 
     def compute(self, device):
         """(2G,) float64 on `device`: the G gradient norms, then the G weight norms. A group
         without any gradient has norm 0 (its parameters are frozen or unused this step)."""
-        if not self.names:
+        g = len(self.names)
+        if not g:
             return torch.zeros(0, dtype=torch.float64, device=device)
         with torch.no_grad():
             grads = [p.grad for p in self._params]
-            weights = [p.detach() for p in self._params]
-            gn = self._sum_squares(grads, self._index, device).sqrt()
-            wn = self._sum_squares(weights, self._index, device).sqrt()
-            return torch.cat([gn, wn])
+            if self._uniform and self._both_index is not None and all(x is not None and not x.is_sparse and x.dtype == self._params[0].dtype for x in grads):
+                norms = torch._foreach_norm(grads + self._params) if hasattr(torch, "_foreach_norm") else [torch.linalg.vector_norm(t) for t in grads + self._params]
+                sq = torch.stack(norms).to(torch.float64).square()
+                out = torch.zeros(2 * g, dtype=torch.float64, device=sq.device).index_add_(0, self._both_index, sq)
+                return out.sqrt().to(device)
+            tensors = grads + list(self._params)
+            index = self._index + [i + g for i in self._index]
+            return self._sum_squares(tensors, index, device, 2 * g).sqrt()
 
 
 def first_device(model):

@@ -165,6 +165,23 @@ class TestCapture(unittest.TestCase):
         self.assertEqual([tuple(t.shape) for _, _, t in maps[0]], [(4, 4), (4, 4)])
         self.assertEqual([tuple(t.shape) for _, _, t in maps[1]], [(2, 2), (2, 2)])
 
+    def test_probes_of_one_shape_go_in_one_pass_with_the_same_maps(self):
+        torch.manual_seed(8)
+        m = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2)
+        xs = [torch.randn(1, 5, 8) for _ in range(3)]
+        calls = []
+        m.layers[0].self_attn.register_forward_pre_hook(lambda mod, args: calls.append(args[0].shape[0]))
+        c = Capturer(Probes([{"tokens": list("abcde"), "input": x} for x in xs]))
+        c.watch(m)
+        together = c.run()
+        self.assertEqual(calls, [3], "one pass for the three probes")
+        for p, x in enumerate(xs):
+            _, alone = capture(m, x, list("abcde"))
+            self.assertEqual(len(together[p]), len(alone))
+            for (l1, h1, a), (l2, h2, b) in zip(together[p], alone):
+                self.assertEqual((l1, h1), (l2, h2))
+                self.assertLess((a - b).abs().max().item(), 1e-6)
+
     def test_capture_restores_modes_rng_and_gradients(self):
         torch.manual_seed(7)
         m = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5, batch_first=True), 1)
