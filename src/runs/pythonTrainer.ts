@@ -69,7 +69,11 @@ export function isPythonRunConfig(config: unknown): config is PythonRunConfig {
 }
 
 /** Why a python run config cannot be launched (undefined when it can). */
+const FIELDS = ['kind', 'name', 'program', 'module', 'args', 'cwd', 'env', 'python', 'pythonArgs', 'initTimeoutSeconds', 'config'];
+
 export function pythonConfigProblem(c: Record<string, unknown>): string | undefined {
+  const unknown = Object.keys(c).find((k) => !FIELDS.includes(k));
+  if (unknown !== undefined) return `${JSON.stringify(unknown)} is not a field of a python run config (${FIELDS.slice(1).join(', ')})`;
   const has = (k: string) => c[k] !== undefined;
   if (has('program') === has('module')) return 'a python run config names exactly one of "program" (a script) and "module"';
   if (has('program') && (typeof c['program'] !== 'string' || c['program'] === '')) return 'program must be a path';
@@ -78,6 +82,7 @@ export function pythonConfigProblem(c: Record<string, unknown>): string | undefi
   if (has('pythonArgs') && !isStrArr(c['pythonArgs'])) return 'pythonArgs must be a list of strings';
   if (has('cwd') && typeof c['cwd'] !== 'string') return 'cwd must be a path';
   if (has('python') && (typeof c['python'] !== 'string' || c['python'] === '')) return 'python must be an interpreter path or command';
+  if (has('name') && typeof c['name'] !== 'string') return 'name must be a string';
   if (has('env') && (!isObj(c['env']) || !Object.values(c['env']).every((v) => typeof v === 'string'))) return 'env must map names to strings';
   const t = c['initTimeoutSeconds'];
   if (t !== undefined && (typeof t !== 'number' || !(t > 0) || t > 86_400)) return 'initTimeoutSeconds must be a positive number of seconds';
@@ -182,3 +187,29 @@ export function findTorchPython(candidates: readonly string[], timeoutMs = 30_00
   }
   return undefined;
 }
+
+/**
+ * The JSON Schema of a python run config, for editors (schemas/run-config.schema.json): a run
+ * config file whose `kind` is "python" is this; any other is the built-in trainer's. The host
+ * checks the same rules with pythonConfigProblem.
+ */
+export const PYTHON_RUN_CONFIG_JSON_SCHEMA = {
+  type: 'object',
+  description: 'A run of your own PyTorch script (the attention_lens package records it).',
+  properties: {
+    kind: { const: 'python', description: 'A PyTorch script of your own.' },
+    name: { type: 'string', description: 'A name for the run (the script may name it in attention_lens.init).' },
+    program: { type: 'string', description: 'The script to run, relative to this file.' },
+    module: { type: 'string', pattern: '^[A-Za-z_][\\w.]*$', description: 'A module to run as `python -m module` (instead of program).' },
+    args: { type: 'array', items: { type: 'string' }, description: 'Command-line arguments for the script.' },
+    cwd: { type: 'string', description: 'Working directory, relative to this file (default: its folder).' },
+    env: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra environment variables.' },
+    python: { type: 'string', description: "The interpreter (default: the Python extension's, else the setting attentionLens.python.interpreter, else python3)." },
+    pythonArgs: { type: 'array', items: { type: 'string' }, description: 'Options for the interpreter, before the script.' },
+    initTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 86400, default: 120, description: 'How long the script may take to call attention_lens.init().' },
+    config: { type: 'object', description: "The script's own config as the helper recorded it (config.json); ignored at launch." },
+  },
+  required: ['kind'],
+  oneOf: [{ required: ['program'] }, { required: ['module'] }],
+  additionalProperties: false,
+} as const;
