@@ -3,7 +3,9 @@
  * decimates every series to min/max per pixel column, so a million-step run draws at most
  * 2 × width points per line and a spike is never hidden. The decimation reads an incremental
  * min/max index (MinMaxIndex), so its cost follows the chart's width, not the run's length.
- * Every chart also draws the run's event markers (markers.ts) that `setMarkers` gives it.
+ * The step axis is linear or logarithmic (then the pixel columns are equal in log step, so the
+ * first steps get their share of the width). Every chart also draws the run's event markers
+ * (markers.ts) that `setMarkers` gives it, and the page's step cursor.
  */
 import {
   Chart,
@@ -19,9 +21,10 @@ import {
   type ChartConfiguration,
   type ChartOptions,
 } from 'chart.js';
-import { MinMaxIndex, type Decimated } from './model/decimate';
+import { lowerBound, MinMaxIndex, type Decimated } from './model/decimate';
 import type { DrawnMarker } from './model/measures';
-import { markerPlugin } from './markers';
+import { formatStepTick, logBounds, logStepTicks, type StepScale } from './model/stepAxis';
+import { markerPlugin, type StepCursorLine } from './markers';
 import type { Theme } from './theme';
 
 // Title: hidden on the page (the card has one), drawn into exported images (exportImage.ts).
@@ -105,6 +108,8 @@ export class SeriesChart {
   private readonly pools: Point[][] = [];
   /** The event markers drawn with the lines. */
   private markers: readonly DrawnMarker[] = [];
+  private cursor: StepCursorLine | undefined;
+  private stepScale: StepScale = 'linear';
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -153,7 +158,7 @@ export class SeriesChart {
       },
       onResize: () => opts.onResize?.(),
     };
-    const config: ChartConfiguration<'line', Point[]> = { type: 'line', data: { datasets: [] }, options, plugins: [markerPlugin(() => this.markers)] };
+    const config: ChartConfiguration<'line', Point[]> = { type: 'line', data: { datasets: [] }, options, plugins: [markerPlugin(() => this.markers, () => this.cursor)] };
     this.chart = new Chart(canvas, config);
     this.applyTheme(theme);
   }
@@ -181,21 +186,84 @@ export class SeriesChart {
     return this.markers;
   }
 
-  /** Re-decimate every line over [xMin, xMax] and redraw once. */
+  /** The step cursor to draw (undefined: none), from the next draw on. Returns whether it changed. */
+  setCursor(c: StepCursorLine | undefined): boolean {
+    if (c?.step === this.cursor?.step && c?.color === this.cursor?.color) return false;
+    this.cursor = c;
+    return true;
+  }
+
+  /** The step the cursor is drawn at (for the test hooks). */
+  get cursorStep(): number | undefined {
+    return this.cursor?.step;
+  }
+
+  /** Redraw as is (the cursor moved). */
+  redraw(): void {
+    this.chart.draw();
+  }
+
+  /** A line's legend label (a parameter group marked frozen). */
+  setLabel(i: number, label: string): void {
+    const ds = this.chart.data.datasets[i];
+    if (ds !== undefined && ds.label !== label) ds.label = label;
+  }
+
+  /** The step axis: linear or logarithmic (from the next update on). */
+  setStepScale(scale: StepScale): void {
+    if (scale === this.stepScale) return;
+    this.stepScale = scale;
+    for (const l of this.lines) l.drawn = '';
+    const x = this.chart.options.scales?.['x'];
+    if (x === undefined) return;
+    const ticks = { maxTicksLimit: 6, maxRotation: 0, sampleSize: 6 };
+    if (scale === 'log') {
+      Object.assign(x, {
+        type: 'logarithmic',
+        ticks: { ...ticks, autoSkip: false, callback: (v: number | string) => formatStepTick(Number(v)) },
+        // Decades (and 2×, 5× over a short range) only: Chart.js's own log ticks label every 1…9.
+        afterBuildTicks: (sc: { min: number; max: number; ticks: { value: number }[] }) => {
+          const t = logStepTicks(sc.min, sc.max);
+          if (t.length >= 2) sc.ticks = t.map((value) => ({ value }));
+        },
+      });
+    } else {
+      Object.assign(x, { type: 'linear', ticks, afterBuildTicks: undefined });
+    }
+  }
+
+  get scale(): StepScale {
+    return this.stepScale;
+  }
+
+  /** Re-decimate every line over steps [xMin, xMax] and redraw once. */
   update(xMin: number, xMax: number): void {
     const width = this.chart.chartArea?.width ?? this.chart.canvas.clientWidth;
     const buckets = Math.max(16, Math.round(width > 0 ? width : 300));
+    const log = this.stepScale === 'log';
+    const clip = Number.isFinite(xMin) && Number.isFinite(xMax);
     this.specs.forEach((s, i) => {
       const ds = this.chart.data.datasets[i];
       if (ds === undefined) return;
-      const { xs, ys, n, from = 0, to = n, epoch } = s.source();
+      const src = s.source();
+      const { xs, ys, n, epoch } = src;
+      let from = src.from ?? 0;
+      let to = src.to ?? n;
+      if (clip) {
+        // Only the steps on the axis (one point either side, so the line reaches its edges).
+        from = Math.max(from, lowerBound(xs, n, xMin) - 1);
+        let hi = lowerBound(xs, n, xMax);
+        while (hi < n && (xs[hi] as number) <= xMax) hi++;
+        to = Math.min(to, hi + 1);
+        from = Math.max(0, from);
+      }
       const line = this.lines[i] as { index: MinMaxIndex; drawn: string };
       // A line with no new points (an evaluation series between evaluations) keeps its points.
-      const drawn = `${String(epoch)} ${n} ${from} ${to} ${buckets}`;
+      const drawn = `${String(epoch)} ${n} ${from} ${to} ${buckets} ${this.stepScale}`;
       if (drawn === line.drawn && ds.data.length > 0) return;
       line.drawn = drawn;
       line.index.sync(ys, n, epoch);
-      const d = line.index.decimate(xs, from, to, buckets, this.buffers[i]);
+      const d = line.index.decimate(xs, from, Math.max(from, to), buckets, this.buffers[i], log);
       this.buffers[i] = d;
       const pool = (this.pools[i] ??= []);
       while (pool.length < d.length) pool.push({ x: 0, y: 0 });
@@ -214,9 +282,10 @@ export class SeriesChart {
     });
     const x = this.chart.options.scales?.['x'];
     if (x !== undefined) {
-      if (Number.isFinite(xMin) && Number.isFinite(xMax) && xMax > xMin) {
-        x.min = xMin;
-        x.max = xMax;
+      const b = log ? logBounds(xMin, xMax) : Number.isFinite(xMin) && Number.isFinite(xMax) && xMax > xMin ? { min: xMin, max: xMax } : undefined;
+      if (b !== undefined) {
+        x.min = b.min;
+        x.max = b.max;
       } else {
         delete x.min;
         delete x.max;

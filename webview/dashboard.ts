@@ -1,20 +1,27 @@
 /**
- * The run dashboard: header with status and run controls, loss / accuracy / gradient-norm
- * charts, a chart per declared series card and a heatmap per declared matrix (with event
- * markers on every step chart), the attention heatmaps with a step scrubber, and (Lu runs)
- * the identity scatter. Messages only update the store and mark parts dirty; one animation
- * frame repaints them.
+ * The run dashboard: header with status, run controls and the pace control; the attention
+ * heatmaps first, with a step scrubber (on the charts' step axis, linear or log), a box to type
+ * a step and ▶ play through the captured frames; loss / accuracy / gradient-norm charts, a chart
+ * per declared series card and a heatmap per declared matrix (with event markers on every step
+ * chart), and (Lu runs) the identity scatter. Every view bound to a step follows the scrubbed
+ * step. The cards can be reordered and collapsed, remembered in the view state. Messages only
+ * update the store and mark parts dirty; one animation frame repaints them.
  */
 import type { AttentionFrame, HostToWebview, MeasureDecl, WebviewToHost } from '../src/protocol/messages';
+import { PACE_CHOICES } from '../src/protocol/pace';
+import { BUILT_IN_CARDS, moveCard, orderCards, setCollapsed } from './model/cardOrder';
 import type { ScaleMode } from './model/colorRamp';
 import { scaleForStage } from './model/colorRamp';
 import { encoderLayer, layersOf, luGrid, probeOptions, STAGE_LABEL } from './model/layout';
 import { cardsKey, eventMarkers, matrixDecls, matrixPaintValues, matrixScale, matrixStepNote, seriesCards, StepCursor, styleMarkers, type DrawnMarker, type MatrixValue, type SeriesCard } from './model/measures';
 import { FrameRequests } from './model/frameRequests';
+import { PLAY_SPEEDS, Player } from './model/player';
 import { Scrubber, scrubberKey } from './model/scrubber';
+import { axisValue, STEP_WINDOWS, stepAtAxis, windowRange, type StepScale } from './model/stepAxis';
 import { Changed, RunStore } from './model/store';
+import { attentionLabel, FrozenGroups, groupLabel, paceOptions, paceSettable, stepNote } from './model/watchText';
 import { SeriesChart, type LineSpec } from './charts';
-import { chartCard } from './cards';
+import { cardControls, chartCard, type CardControls } from './cards';
 import { button, exportButton, select, setDisabled } from './controls';
 import { formatInt, formatNum, formatPct, h, setHidden, setText } from './dom';
 import { canvasPng, chartImage, heatImage } from './exportImage';
@@ -25,7 +32,7 @@ import { cardConvention, cardLineSource, fileSafe, markerPalette, MatrixCard } f
 import { IdentityScatter } from './scatter';
 import { Dirty, FrameScheduler } from './scheduler';
 import type { Theme } from './theme';
-import { parseViewState, type ViewState } from './viewState';
+import { parseViewState, type TokenMode, type ViewState } from './viewState';
 
 /** Shortest interval between two redraws of the identity scatter while points stream in. */
 const IDENTITY_REFRESH_MS = 250;
@@ -54,6 +61,13 @@ interface MatrixPanel {
   painted: MatrixValue | 'none' | undefined;
 }
 
+/** A card of the dashboard, by id (cardOrder.ts): its element, its controls and the charts in it. */
+interface Card {
+  el: HTMLElement;
+  controls: CardControls;
+  charts: SeriesChart[];
+}
+
 export class Dashboard {
   readonly store = new RunStore();
   private theme: Theme;
@@ -71,7 +85,8 @@ export class Dashboard {
   // Header
   private readonly nameEl = h('h1', 'al-run-name', {}, ['Attention Lens']);
   private readonly badge = h('vscode-badge', 'al-status');
-  private readonly reasonEl = h('span', 'al-reason');
+  /** One line, cut with an ellipsis where it does not fit (the whole reason on hover): a reason never makes the header taller. */
+  private readonly reasonEl = h('span', 'al-reason', { 'data-clip': 'ellipsis' });
   private readonly stepEl = h('span', 'al-stat-value al-step');
   private readonly lossEl = h('span', 'al-stat-value al-loss');
   private readonly accEl = h('span', 'al-stat-value al-acc');
@@ -83,18 +98,34 @@ export class Dashboard {
   private readonly resumeBtn;
   private readonly stepBtn;
   private readonly stopBtn;
+  private readonly paceSel;
+  /** The pace chosen here and posted, shown until the host reports the run's pace. */
+  private pendingPace: string | undefined;
+  private readonly noteEl = h('p', 'al-run-note', { hidden: true });
+  private readonly noteText = h('span', 'al-run-note-text');
   private readonly banner = h('div', 'al-banner', { role: 'alert', hidden: true });
   private readonly empty = h('div', 'al-empty', {}, ['Waiting for the run…']);
   private readonly content: HTMLElement;
+
+  // The step axis of the charts (and the scrubber).
+  private readonly scaleAxisSel;
+  private readonly windowSel;
+
+  // Cards
+  private readonly cardsEl = h('div', 'al-cards');
+  private readonly cards = new Map<string, Card>();
+  private cardsShown = '';
 
   // Charts
   private readonly loss: SeriesChart;
   private readonly accuracy: SeriesChart;
   private readonly gradients: SeriesChart;
-  private readonly chartsEl: HTMLElement;
   private readonly identity: IdentityScatter;
   private readonly identityCard: HTMLElement;
   private readonly identityNote: HTMLElement;
+  private readonly frozen = new FrozenGroups();
+  /** The scatter's last drawing: points, up to which one, and the run epoch (a repeat is skipped). */
+  private identityDrawn = '';
 
   // Attention
   private readonly tooltip = new Tooltip();
@@ -103,21 +134,27 @@ export class Dashboard {
   private readonly luBox: HTMLElement;
   private readonly encoder: EncoderHeatmaps;
   private readonly probeSel;
+  private readonly probeText = h('p', 'al-probe-text', { hidden: true });
   private readonly layerSel;
   private readonly scaleSel;
+  private readonly tokensSel;
   private readonly range = h('input', 'al-range', { type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Attention step' });
   private readonly scrubLabel = h('span', 'al-scrub-label', { 'aria-live': 'polite' });
+  private readonly stepInput = h('input', 'al-num al-step-input', { type: 'number', min: 0, step: 1, placeholder: 'step', 'aria-label': 'Go to step' });
+  private readonly playBtn;
+  private readonly speedSel;
+  private readonly player: Player;
+  private playTimer: ReturnType<typeof setInterval> | undefined;
   private readonly liveBtn;
   private dragging = false;
   private readonly attentionEl: HTMLElement;
 
   // Declared measurements: a chart per series card, a card per matrix, markers of the events.
   private measureCharts: MeasureChart[] = [];
-  private readonly matricesEl = h('div', 'al-matrices', { hidden: true });
   private matrixPanels: MatrixPanel[] = [];
   private measureCardsKey = '';
   private measureDecls: readonly MeasureDecl[] | undefined;
-  /** The step every matrix card shows its matrix at (or before). */
+  /** The step every matrix card shows its matrix at (or before); the attention scrubber moves it too. */
   private readonly cursor = new StepCursor();
   private markers: DrawnMarker[] = [];
   private markersKey = '';
@@ -137,6 +174,7 @@ export class Dashboard {
   ) {
     this.theme = followTheme(this.scheduler, (t) => (this.theme = t), { charts: true }).theme;
     this.vs = parseViewState(host.getState());
+    this.player = new Player(this.vs.playFps);
     this.requests = new FrameRequests({
       post: (runId, step) => this.host.post({ type: 'requestAttention', runId, step }),
       frameAt: (_runId, step) => this.store.frameAt(step),
@@ -149,23 +187,44 @@ export class Dashboard {
     this.resumeBtn = button('Resume', 'al-resume', post('resumeRun'));
     this.stepBtn = button('Step', 'al-stepbtn', post('stepRun'), true);
     this.stopBtn = button('Stop', 'al-stop', post('stopRun'), true);
-    this.liveBtn = button('Live', 'al-live', () => this.goLive(), true);
+    this.paceSel = select('Pace', 'al-pace', (v) => this.choosePace(v));
+    this.paceSel.select.title = 'Steps per second (every step is recorded at any pace)';
+    this.liveBtn = button('Latest', 'al-live', () => this.goLive(), true);
+    this.liveBtn.title = 'Show the latest capture, and follow it';
 
     const stat = (label: string, value: HTMLElement): HTMLElement => h('div', 'al-stat', {}, [h('span', 'al-stat-label', {}, [label]), value]);
     this.topicStat = stat('topic attention', this.topicEl);
     const header = h('header', 'al-header', {}, [
       h('div', 'al-title-row', {}, [this.nameEl, this.badge, this.reasonEl]),
       h('div', 'al-stats', {}, [stat('step', this.stepEl), stat('loss', this.lossEl), stat('train acc', this.accEl), stat('val acc', this.valEl), stat('test acc', this.testEl), this.topicStat]),
-      h('div', 'al-actions', { role: 'toolbar', 'aria-label': 'Run controls' }, [this.pauseBtn, this.resumeBtn, this.stepBtn, this.stopBtn]),
+      h('div', 'al-actions', { role: 'toolbar', 'aria-label': 'Run controls' }, [this.pauseBtn, this.resumeBtn, this.stepBtn, this.stopBtn, this.paceSel.el]),
     ]);
+    this.noteEl.append(h('span', 'al-run-note-label', {}, ['Note']), this.noteText);
+
+    // The charts' step axis.
+    this.scaleAxisSel = select('Step axis', 'al-step-scale', (v) => this.chooseAxis({ stepScale: v === 'log' ? 'log' : 'linear' }));
+    this.scaleAxisSel.setOptions(
+      [
+        { value: 'linear', label: 'linear' },
+        { value: 'log', label: 'log' },
+      ],
+      this.vs.stepScale,
+    );
+    this.windowSel = select('Steps', 'al-step-window', (v) => this.chooseAxis({ stepWindow: Number(v) }));
+    this.windowSel.setOptions(
+      STEP_WINDOWS.map((n) => ({ value: String(n), label: n === 0 ? 'all' : `last ${formatInt(n)}` })),
+      String(this.vs.stepWindow),
+    );
+    const axisBar = h('div', 'al-axis-bar', { role: 'toolbar', 'aria-label': 'Step axis of the charts and the scrubber' }, [this.scaleAxisSel.el, this.windowSel.el]);
 
     const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
     const exportChart = (name: string, title: string, chart: () => SeriesChart | IdentityScatter) => (): Promise<void> => this.exportChart(name, title, chart().chart);
-    const note = { note: true };
-    const lossCard = chartCard('Loss', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss', () => this.loss), note);
-    const accCard = chartCard('Accuracy', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy', () => this.accuracy), note);
-    const gradCard = chartCard('Gradient norm per parameter group (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradient-norms', 'Gradient norm per parameter group', () => this.gradients), note);
-    const idCard = chartCard('Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', 'al-identity-card', 'the identity chart', exportChart('identity', 'Topic words: score vs ‖q‖·‖w‖ (dashed: theory)', () => this.identity), note);
+    const card = (id: string, what: string): { note: true; controls: HTMLElement } => ({ note: true, controls: this.cardChrome(id, what) });
+    const lossCard = chartCard('Loss', 'al-loss-card', 'the loss chart', exportChart('loss', 'Loss', () => this.loss), card('loss', 'the loss chart'));
+    const accCard = chartCard('Accuracy', 'al-acc-card', 'the accuracy chart', exportChart('accuracy', 'Accuracy', () => this.accuracy), card('accuracy', 'the accuracy chart'));
+    const gradCard = chartCard('Gradient norm per parameter group (log)', 'al-grad-card', 'the gradient-norm chart', exportChart('gradient-norms', 'Gradient norm per parameter group', () => this.gradients), card('gradients', 'the gradient-norm chart'));
+    const idTitle = 'Topic words: score vs ‖q‖·‖w‖ (dashed: theory)';
+    const idCard = chartCard(idTitle, 'al-identity-card al-wide', 'the identity chart', exportChart('identity', idTitle, () => this.identity), card('identity', 'the identity chart'));
     this.identityCard = idCard.el;
     this.identityNote = idCard.caption;
     this.loss = new SeriesChart(lossCard.canvas, { onResize }, this.theme);
@@ -190,8 +249,22 @@ export class Dashboard {
       ],
       this.vs.scale,
     );
-    this.range.addEventListener('input', () => this.scrubTo(Number(this.range.value)));
-    this.range.addEventListener('pointerdown', () => (this.dragging = true));
+    this.tokensSel = select('Tokens', 'al-tokens', (v) => this.choose({ tokens: v === 'written' || v === 'compact' ? v : 'auto' }));
+    this.tokensSel.setOptions(
+      [
+        { value: 'auto', label: 'fit the width' },
+        { value: 'written', label: 'written (scrolls)' },
+        { value: 'compact', label: 'compact (on hover)' },
+      ],
+      this.vs.tokens,
+    );
+    this.tokensSel.select.title = 'Write the tokens in the cells, or fit the map to the width with each token on hover ("fit the width": compact only when the written map is wider than the card)';
+
+    this.range.addEventListener('input', () => this.scrubTo(stepAtAxis(Number(this.range.value), this.vs.stepScale)));
+    this.range.addEventListener('pointerdown', () => {
+      this.dragging = true;
+      this.stopPlay();
+    });
     const endDrag = (): void => {
       this.dragging = false;
       this.scheduler.invalidate(Dirty.View);
@@ -199,19 +272,43 @@ export class Dashboard {
     this.range.addEventListener('pointerup', endDrag);
     this.range.addEventListener('change', endDrag);
     this.range.addEventListener('keydown', (e) => this.scrubKey(e));
+    this.stepInput.addEventListener('change', () => this.typedStep());
+    this.stepInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') this.typedStep();
+    });
+    this.playBtn = button('▶', 'al-play', () => this.togglePlay(), true);
+    this.speedSel = select('Speed', 'al-speed', (v) => this.chooseSpeed(Number(v)));
+    this.speedSel.setOptions(
+      PLAY_SPEEDS.map((n) => ({ value: String(n), label: `${n} frame${n === 1 ? '' : 's'}/s` })),
+      String(this.player.fps),
+    );
 
-    const attention = (this.attentionEl = h('section', 'al-card al-attention', { 'aria-label': 'Attention' }, [
+    const attnChrome = this.cardChrome('attention', 'the attention card');
+    const attention = (this.attentionEl = h('section', 'al-card al-attention al-wide', { 'aria-label': 'Attention' }, [
       h('div', 'al-attn-head', {}, [
-        h('h2', 'al-card-title', {}, ['Attention']),
-        h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.scaleSel.el, exportButton('the attention map', 'al-attn-export', () => this.exportAttention())]),
+        h('div', 'al-card-title al-attn-title', {}, [h('h2', 'al-card-name', {}, ['Attention'])]),
+        h('div', 'al-attn-controls', {}, [this.probeSel.el, this.layerSel.el, this.scaleSel.el, this.tokensSel.el, exportButton('the attention map', 'al-attn-export', () => this.exportAttention())]),
+        attnChrome,
       ]),
-      h('div', 'al-scrubber', {}, [this.range, this.scrubLabel, this.liveBtn]),
+      this.probeText,
+      // The range has a line of its own (with ▶ and Latest), so its width never follows the label's.
+      h('div', 'al-scrubber', {}, [this.playBtn, this.range, this.liveBtn]),
+      h('div', 'al-scrub-side', {}, [this.scrubLabel, h('label', 'al-field al-goto', {}, [h('span', 'al-field-label', {}, ['Go to']), this.stepInput]), this.speedSel.el]),
       this.luBox,
       this.encoder.el,
     ]));
-    this.chartsEl = h('div', 'al-charts', {}, [lossCard.el, accCard.el, gradCard.el]);
-    this.content = h('main', 'al-content', { hidden: true }, [this.chartsEl, this.matricesEl, attention, this.identityCard]);
-    root.replaceChildren(header, this.banner, this.empty, this.content);
+    this.setPlayButton();
+    this.registerCard('attention', attention, []);
+    this.registerCard('loss', lossCard.el, [this.loss]);
+    this.registerCard('accuracy', accCard.el, [this.accuracy]);
+    this.registerCard('gradients', gradCard.el, [this.gradients]);
+    this.registerCard('identity', idCard.el, []);
+    this.layoutCards();
+    for (const c of [this.loss, this.accuracy, this.gradients]) c.setStepScale(this.vs.stepScale);
+    new ResizeObserver(() => this.scheduler.invalidate(Dirty.Size)).observe(this.luBox);
+
+    this.content = h('main', 'al-content', { hidden: true }, [axisBar, this.cardsEl]);
+    root.replaceChildren(header, this.noteEl, this.banner, this.empty, this.content);
     this.scheduler.invalidate(Dirty.All);
   }
 
@@ -224,6 +321,8 @@ export class Dashboard {
         if (this.hops.length > 2000) this.hops.splice(0, 1000);
       }
     }
+    // The host's word on the pace replaces the one chosen here.
+    if ((msg.type === 'statusChanged' || msg.type === 'snapshot') && (r.changed & Changed.Status) !== 0) this.pendingPace = undefined;
     if (r.warning !== undefined) console.warn(`[attention-lens] ${r.warning}`);
     if ((r.changed & Changed.Run) !== 0) this.onNewRun();
     if ((r.changed & Changed.Loaded) !== 0 && msg.type === 'attentionLoaded') {
@@ -237,7 +336,7 @@ export class Dashboard {
 
   private saveState(): void {
     const s = this.scrub.state;
-    this.vs = { ...this.vs, runId: this.store.runId, live: s.live };
+    this.vs = { ...this.vs, runId: this.store.runId, live: s.live, playFps: this.player.fps };
     if (s.step !== undefined) this.vs.step = s.step;
     else delete this.vs.step;
     const m = this.cursor.step;
@@ -246,10 +345,25 @@ export class Dashboard {
     this.host.setState(this.vs);
   }
 
-  private choose(c: Partial<Pick<ViewState, 'probe' | 'layer' | 'scale'>>): void {
+  private choose(c: Partial<Pick<ViewState, 'probe' | 'layer' | 'scale' | 'tokens'>>): void {
     this.vs = { ...this.vs, ...c };
     this.saveState();
     this.scheduler.invalidate(Dirty.View);
+  }
+
+  private chooseAxis(c: Partial<Pick<ViewState, 'stepScale' | 'stepWindow'>>): void {
+    this.vs = { ...this.vs, ...c };
+    for (const ch of this.stepCharts) ch.setStepScale(this.vs.stepScale);
+    this.saveState();
+    this.scheduler.invalidate(Dirty.Size | Dirty.View);
+  }
+
+  private choosePace(id: string): void {
+    const c = PACE_CHOICES.find((x) => x.id === id);
+    const runId = this.store.runId;
+    if (c === undefined || runId === undefined || !paceSettable(this.store.status)) return;
+    this.pendingPace = c.id;
+    this.host.post({ type: 'setPace', runId, pace: { ...c.pace } });
   }
 
   private setFocus(f: Focus): void {
@@ -263,6 +377,8 @@ export class Dashboard {
     this.requests.reset(this.store.runId !== undefined ? [this.store.runId] : []);
     this.shown = undefined;
     this.paintedKey = '';
+    this.identityDrawn = '';
+    this.stopPlay();
     if (this.vs.runId === this.store.runId) {
       this.scrub.restore({ live: this.vs.live, step: this.vs.step });
       this.cursor.restore(this.vs.measureStep);
@@ -278,6 +394,81 @@ export class Dashboard {
     if (!this.scrub.live && this.scrub.step !== undefined) this.want(this.scrub.step);
   }
 
+  // ─── cards ──────────────────────────────────────────────────────────────────────────
+
+  private cardChrome(id: string, what: string): HTMLElement {
+    const c = cardControls(what, {
+      onMove: (delta) => this.moveCard(id, delta),
+      onCollapse: () => this.collapseCard(id, !this.vs.collapsed.includes(id)),
+    });
+    this.pendingControls.set(id, c);
+    return c.el;
+  }
+
+  /** Card controls made before their card is registered. */
+  private readonly pendingControls = new Map<string, CardControls>();
+
+  private registerCard(id: string, el: HTMLElement, charts: SeriesChart[]): void {
+    const controls = this.pendingControls.get(id);
+    if (controls === undefined) return;
+    this.pendingControls.delete(id);
+    el.dataset['card'] = id;
+    this.cards.set(id, { el, controls, charts });
+  }
+
+  private unregisterCard(id: string): void {
+    this.cards.get(id)?.el.remove();
+    this.cards.delete(id);
+  }
+
+  /** The cards in the order the person left them; the default: attention, the charts, then the run's measurements. */
+  private get cardOrder(): string[] {
+    const present = [...BUILT_IN_CARDS, ...this.measureCharts.map((c) => `measure:${c.card.key}`), ...this.matrixPanels.map((p) => `matrix:${p.decl.id}`)];
+    return orderCards(
+      present.filter((id) => this.cards.has(id)),
+      this.vs.cardOrder,
+    );
+  }
+
+  /** Put the cards in their order (moving elements only when it changed) and show which are collapsed. */
+  private layoutCards(): void {
+    const order = this.cardOrder;
+    const shown = order.filter((id) => !(this.cards.get(id)?.el.hidden ?? true));
+    const key = `${order.join('\u0001')}|${this.vs.collapsed.join('\u0001')}|${shown.join('\u0001')}`;
+    if (key === this.cardsShown) return;
+    this.cardsShown = key;
+    const els = order.map((id) => this.cards.get(id)?.el).filter((e): e is HTMLElement => e !== undefined);
+    const now = Array.from(this.cardsEl.children);
+    if (now.length !== els.length || els.some((e, i) => now[i] !== e)) this.cardsEl.replaceChildren(...els);
+    for (const id of order) {
+      const c = this.cards.get(id);
+      if (c === undefined) continue;
+      const collapsed = this.vs.collapsed.includes(id);
+      c.el.classList.toggle('al-collapsed', collapsed);
+      const i = shown.indexOf(id);
+      c.controls.set(collapsed, i > 0, i >= 0 && i < shown.length - 1);
+    }
+  }
+
+  private moveCard(id: string, delta: number): void {
+    this.vs = { ...this.vs, cardOrder: moveCard(this.cardOrder, id, delta, (x) => !(this.cards.get(x)?.el.hidden ?? true)) };
+    this.saveState();
+    this.layoutCards();
+    this.cards.get(id)?.el.querySelector<HTMLElement>(delta < 0 ? '.al-card-up' : '.al-card-down')?.focus();
+    this.scheduler.invalidate(Dirty.Size);
+  }
+
+  private collapseCard(id: string, on: boolean): void {
+    this.vs = { ...this.vs, collapsed: setCollapsed(this.vs.collapsed, id, on) };
+    this.saveState();
+    this.layoutCards();
+    this.scheduler.invalidate(Dirty.Size | Dirty.View);
+  }
+
+  private isCollapsed(id: string): boolean {
+    return this.vs.collapsed.includes(id);
+  }
+
   // ─── scrubber ───────────────────────────────────────────────────────────────────────
 
   private scrubTo(position: number): void {
@@ -288,17 +479,33 @@ export class Dashboard {
     const changed = scrubberKey(this.scrub, e.key);
     if (changed === undefined) return;
     e.preventDefault();
+    this.stopPlay();
     if (changed) this.afterScrub();
     this.scheduler.invalidate(Dirty.View);
   }
 
+  /** The step typed in the box: the capture at or before it (the first one when it is before them all). */
+  private typedStep(): void {
+    const v = this.stepInput.value.trim();
+    const n = Number(v);
+    if (v === '' || !Number.isFinite(n)) return;
+    this.stopPlay();
+    this.scrubTo(Math.round(n));
+    this.stepInput.value = '';
+    this.scheduler.invalidate(Dirty.View);
+  }
+
   private goLive(): void {
+    this.stopPlay();
     if (this.scrub.goLive()) this.afterScrub();
   }
 
   private afterScrub(): void {
-    this.saveState();
+    // Every step-bound view follows: the matrix cards move with the attention scrubber.
     const step = this.scrub.step;
+    if (this.scrub.live) this.cursor.goLive();
+    else if (step !== undefined) this.cursor.moveTo(step, this.cursorRange().last);
+    this.saveState();
     if (!this.scrub.live && step !== undefined) this.want(step);
     this.scheduler.invalidate(Dirty.View);
   }
@@ -312,6 +519,64 @@ export class Dashboard {
     if (this.store.runId === undefined) return;
     this.requests.want(this.store.runId, step);
     this.requests.pump(this.scrub.live);
+  }
+
+  // ─── play ───────────────────────────────────────────────────────────────────────────
+
+  private togglePlay(): void {
+    if (this.player.playing) {
+      this.stopPlay();
+      return;
+    }
+    if (this.scrub.count < 2) return;
+    // From the start when at the latest capture, as a replay of the run so far.
+    if (this.scrub.live || this.scrub.step === this.scrub.last) {
+      this.scrub.moveTo(this.scrub.first ?? 0);
+      this.afterScrub();
+    }
+    this.player.start();
+    this.playTimer = setInterval(() => this.playTick(), Math.max(16, Math.min(100, this.player.intervalMs / 2)));
+    this.setPlayButton();
+  }
+
+  private stopPlay(): void {
+    if (this.playTimer !== undefined) clearInterval(this.playTimer);
+    this.playTimer = undefined;
+    if (this.player.stop()) this.setPlayButton();
+  }
+
+  private chooseSpeed(fps: number): void {
+    if (!PLAY_SPEEDS.includes(fps)) return;
+    this.player.fps = fps;
+    this.saveState();
+    if (this.player.playing) {
+      if (this.playTimer !== undefined) clearInterval(this.playTimer);
+      this.playTimer = setInterval(() => this.playTick(), Math.max(16, Math.min(100, this.player.intervalMs / 2)));
+    }
+  }
+
+  /** One tick of play: the next captured frame, once the one on screen is the scrubbed one. */
+  private playTick(): void {
+    const step = this.scrub.step;
+    // Painted, not only arrived: a frame that came between two paints would be skipped.
+    const ready = step !== undefined && (this.scrub.live || this.shown?.step === step);
+    if (!this.player.due(performance.now(), ready)) return;
+    if (this.scrub.live || step === this.scrub.last) {
+      this.stopPlay();
+      return;
+    }
+    this.scrub.moveBy(1);
+    this.afterScrub();
+    if (this.scrub.live) this.stopPlay();
+  }
+
+  private setPlayButton(): void {
+    const on = this.player.playing;
+    setText(this.playBtn, on ? '❚❚' : '▶');
+    const label = on ? 'Stop playing' : 'Play the captured frames';
+    this.playBtn.title = label;
+    this.playBtn.setAttribute('aria-label', label);
+    this.playBtn.classList.toggle('al-is-playing', on);
   }
 
   // ─── rendering ──────────────────────────────────────────────────────────────────────
@@ -334,11 +599,12 @@ export class Dashboard {
     if ((d & (Changed.Run | Changed.Status | Changed.Scalars | Changed.Evals)) !== 0) this.renderHeader();
     if (!hasRun) return;
     if ((d & (Changed.Run | Changed.Measures | Dirty.Theme)) !== 0) this.updateMarkers(rebuilt || (d & Dirty.Theme) !== 0);
-    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Changed.Measures | Dirty.Size | Dirty.Theme)) !== 0) this.renderCharts();
+    if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme | Dirty.Size | Changed.Status | Changed.Scalars)) !== 0) this.renderAttention(d);
+    if ((d & (Changed.Run | Changed.Scalars | Changed.Evals | Changed.Measures | Dirty.Size | Dirty.Theme | Dirty.View | Changed.Attention)) !== 0) this.renderCharts(d);
     if ((d & (Changed.Run | Changed.Measures | Changed.Scalars | Changed.Status | Dirty.View | Dirty.Theme)) !== 0) this.renderMatrices((d & (Changed.Run | Dirty.Theme)) !== 0);
-    if ((d & (Changed.Run | Changed.Attention | Changed.Loaded | Dirty.View | Dirty.Theme)) !== 0) this.renderAttention(d);
-    if ((d & (Changed.Run | Dirty.Theme)) !== 0) this.renderIdentity();
+    if ((d & (Changed.Run | Dirty.Theme | Dirty.View)) !== 0) this.renderIdentity();
     else if ((d & Changed.Identity) !== 0) this.renderIdentityThrottled();
+    this.layoutCards();
   }
 
   /**
@@ -363,9 +629,11 @@ export class Dashboard {
     const s = this.store;
     const info = s.info;
     setText(this.nameEl, s.name ?? 'Attention Lens');
+    this.nameEl.title = s.name ?? '';
     setText(this.badge, s.status);
     this.badge.className = `al-status al-status-${s.status}`;
     setText(this.reasonEl, s.statusReason ?? '');
+    this.reasonEl.title = s.statusReason ?? '';
     const total = info?.totalSteps;
     setText(this.stepEl, total !== undefined && total > 0 ? `${formatInt(s.lastStep)} / ${formatInt(total)}` : formatInt(s.lastStep));
     setText(this.lossEl, formatNum(s.loss.last));
@@ -382,6 +650,15 @@ export class Dashboard {
     setDisabled(this.resumeBtn, !(live && st === 'paused'));
     setDisabled(this.stepBtn, !(live && st === 'paused'));
     setDisabled(this.stopBtn, !(live && (st === 'running' || st === 'paused' || st === 'starting')));
+    // The pace of a run that trains; a finished run has none (the control keeps its room, so the header keeps its height).
+    const settable = live && paceSettable(st);
+    const p = paceOptions(s.pace);
+    this.paceSel.setOptions(p.options, this.pendingPace ?? p.value);
+    this.paceSel.select.disabled = !settable;
+    this.paceSel.el.classList.toggle('al-invisible', !settable);
+    this.paceSel.el.setAttribute('aria-hidden', String(!settable));
+    setHidden(this.noteEl, s.note === undefined || s.note === '');
+    setText(this.noteText, s.note ?? '');
     document.title = `${s.name ?? 'Attention Lens'} — ${st}`;
   }
 
@@ -411,6 +688,7 @@ export class Dashboard {
     );
     for (const c of [this.loss, this.accuracy, this.gradients]) c.applyTheme(t);
     this.identity.applyTheme(t);
+    this.identityDrawn = '';
     const m = s.measures;
     for (const mc of this.measureCharts) {
       mc.chart.setLines(
@@ -436,9 +714,35 @@ export class Dashboard {
     return [this.loss, this.accuracy, this.gradients, ...this.measureCharts.map((c) => c.chart)];
   }
 
-  private renderCharts(): void {
+  /** The charts whose cards are open. */
+  private get openStepCharts(): SeriesChart[] {
+    const out: SeriesChart[] = [];
+    for (const [id, c] of this.cards) if (!this.isCollapsed(id)) out.push(...c.charts);
+    return out;
+  }
+
+  /** The steps the charts show: every step, or the last N. */
+  private chartRange(): { x0: number; x1: number } {
     const { x0, x1 } = this.store.stepRange();
-    for (const c of this.stepCharts) {
+    return windowRange(x0, x1, this.vs.stepWindow);
+  }
+
+  private renderCharts(d: number): void {
+    const data = (d & (Changed.Run | Changed.Scalars | Changed.Evals | Changed.Measures | Dirty.Size | Dirty.Theme)) !== 0;
+    const { x0, x1 } = this.chartRange();
+    // Parameter groups with no gradient at any step draw no line: the legend says they are frozen.
+    const s = this.store;
+    const frozen = this.frozen.update(s.gradNorms, s.epoch);
+    s.groups.forEach((g, i) => this.gradients.setLabel(i, groupLabel(g, frozen[i] === true)));
+    // The scrubbed step, on every step chart (none while following the latest).
+    const at = this.scrub.live ? undefined : this.scrub.step;
+    const cursor = at !== undefined ? { step: at, color: this.theme.focus } : undefined;
+    for (const c of this.openStepCharts) {
+      const moved = c.setCursor(cursor);
+      if (!data) {
+        if (moved) c.redraw();
+        continue;
+      }
       const w = c.chart.chartArea?.width;
       c.update(x0, x1);
       // New y labels can narrow the plot: decimate again for the columns it has now.
@@ -459,7 +763,7 @@ export class Dashboard {
     this.measureCardsKey = key;
     for (const c of this.measureCharts) {
       c.chart.destroy();
-      c.el.remove();
+      this.unregisterCard(`measure:${c.card.key}`);
       this.nameChart(`measure:${c.card.key}`, undefined);
     }
     const onResize = (): void => this.scheduler.invalidate(Dirty.Size);
@@ -471,27 +775,37 @@ export class Dashboard {
         note: true,
         convention: cardConvention(card),
         attrs: { 'data-measure': card.key },
+        controls: this.cardChrome(name, `the ${title} chart`),
       });
       // Attached before the chart is made: Chart.js sizes it from its box.
-      this.chartsEl.append(el.el);
+      this.cardsEl.append(el.el);
       const opts = { log: card.log, onResize, ...(card.min !== undefined ? { yMin: card.min } : {}), ...(card.max !== undefined ? { yMax: card.max } : {}), ...(card.unit !== undefined ? { yTitle: card.unit } : {}) };
       chart = new SeriesChart(el.canvas, opts, this.theme);
+      chart.setStepScale(this.vs.stepScale);
       this.nameChart(name, chart);
+      this.registerCard(name, el.el, [chart]);
       return { card, chart, el: el.el };
     });
-    for (const p of this.matrixPanels) p.card.el.remove();
+    for (const p of this.matrixPanels) this.unregisterCard(`matrix:${p.decl.id}`);
     this.matrixPanels = matrixDecls(decls).map((decl) => {
       const heat = new MatrixHeatmap(this.tooltip);
-      const card = new MatrixCard(decl, heat.el, {
-        onStep: (step) => this.moveCursor(step),
-        onLive: () => this.cursor.goLive() && this.afterCursor(),
-        onDragEnd: () => this.scheduler.invalidate(Dirty.View),
-        onExport: () => this.exportMatrix(decl.id),
-      });
+      const id = `matrix:${decl.id}`;
+      const card = new MatrixCard(
+        decl,
+        heat.el,
+        {
+          onStep: (step) => this.moveCursor(step),
+          onLive: () => this.cursor.goLive() && this.afterCursor(),
+          onDragEnd: () => this.scheduler.invalidate(Dirty.View),
+          onExport: () => this.exportMatrix(decl.id),
+        },
+        this.cardChrome(id, `the ${decl.label} matrix`),
+      );
+      this.registerCard(id, card.el, []);
       return { decl, card, heat, shown: undefined, painted: undefined };
     });
-    this.matricesEl.replaceChildren(...this.matrixPanels.map((p) => p.card.el));
-    setHidden(this.matricesEl, this.matrixPanels.length === 0);
+    this.cardsShown = '';
+    this.layoutCards();
     this.markersKey = '';
     return true;
   }
@@ -552,6 +866,21 @@ export class Dashboard {
     }
   }
 
+  /** How many identity points lie at or before the scrubbed step (all of them while following the latest). */
+  private identityCount(): number {
+    const pts = this.store.identity;
+    const at = this.scrub.live ? undefined : this.scrub.step;
+    if (at === undefined) return pts.length;
+    let lo = 0;
+    let hi = pts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((pts[mid] as { step: number }).step <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   private renderIdentity(): void {
     this.lastIdentityRender = performance.now();
     const s = this.store;
@@ -559,11 +888,18 @@ export class Dashboard {
     setHidden(this.identityCard, !lu);
     if (!lu) return;
     const m = s.info?.m ?? Math.max(1, (s.info?.probes[0]?.tokens.length ?? 21) - 1);
-    this.identity.update(s.identity, s.info?.topicWords ?? [], m, this.theme);
-    const last = s.identity[s.identity.length - 1];
+    // The points up to the scrubbed step: the scatter is at the step the attention is.
+    const n = this.identityCount();
+    const last = s.identity[n - 1];
+    const drawn = `${s.epoch}|${s.identity.length}|${n}|${last?.step}`;
+    if (drawn !== this.identityDrawn) {
+      this.identityDrawn = drawn;
+      this.identity.update(s.identity, s.info?.topicWords ?? [], m, this.theme, n);
+    }
     let worst = NaN;
     if (last !== undefined) for (let j = 0; j < last.relError.length; j++) if (!(last.relError[j]! <= worst)) worst = last.relError[j]!;
-    setText(this.identityNote, last !== undefined && Number.isFinite(worst) ? `step ${formatInt(last.step)} · m = ${m} · max relative error ${formatPct(worst)}` : `m = ${m}`);
+    const at = last !== undefined ? stepNote(last.step, this.scrub.live, s.lastStep, formatInt) : this.scrub.live ? '' : `none recorded by step ${formatInt(this.scrub.step ?? 0)}`;
+    setText(this.identityNote, [at, `m = ${m}`, ...(last !== undefined && Number.isFinite(worst) ? [`max relative error ${formatPct(worst)}`] : [])].filter((x) => x !== '').join(' · '));
   }
 
   private renderAttention(d: number): void {
@@ -573,23 +909,31 @@ export class Dashboard {
     const none = s.info?.modelKind === 'other' && s.attentionSteps.length === 0 && s.latestAttention === undefined;
     setHidden(this.attentionEl, none);
     if (none) return;
-    // Scrubber
+    // Scrubber, on the charts' step axis.
+    const axis: StepScale = this.vs.stepScale;
     const first = sc.first;
     const last = sc.last;
     this.range.disabled = sc.count < 2;
-    this.range.min = String(first ?? 0);
-    this.range.max = String(last ?? 0);
+    const lo = String(axisValue(first ?? 0, axis));
+    const hi = String(axisValue(last ?? 0, axis));
+    const stepAttr = axis === 'log' ? 'any' : '1';
+    if (this.range.step !== stepAttr) this.range.step = stepAttr;
+    if (this.range.min !== lo) this.range.min = lo;
+    if (this.range.max !== hi) this.range.max = hi;
     const step = sc.step;
-    if (!this.dragging && step !== undefined && this.range.value !== String(step)) this.range.value = String(step);
+    const value = step !== undefined ? String(axisValue(step, axis)) : lo;
+    if (!this.dragging && this.range.value !== value) this.range.value = value;
     const frame = sc.live ? s.latestAttention : step !== undefined ? this.frameFor(step) : undefined;
     const loading = !sc.live && frame === undefined && step !== undefined;
-    setText(
-      this.scrubLabel,
-      step === undefined ? 'no attention captured yet' : sc.live ? `step ${formatInt(step)} · live` : `step ${formatInt(step)} of ${formatInt(last ?? step)}${loading ? ' · loading…' : ''}`,
-    );
-    this.range.setAttribute('aria-valuetext', this.scrubLabel.textContent ?? '');
+    const label = attentionLabel({ step, live: sc.live, shownStep: frame?.step ?? this.shown?.step, loading, lastStep: s.lastStep, fmt: formatInt });
+    setText(this.scrubLabel, label);
+    this.range.setAttribute('aria-valuetext', label);
     setDisabled(this.liveBtn, sc.live);
     this.liveBtn.classList.toggle('al-is-live', sc.live);
+    setDisabled(this.playBtn, sc.count < 2);
+    this.stepInput.disabled = sc.count === 0;
+    if (first !== undefined) this.stepInput.min = String(first);
+    if (last !== undefined) this.stepInput.max = String(Math.max(last, s.lastStep));
 
     const f = frame ?? this.shown;
     // Without run info (a run still starting) a (1, len) map means a Lu model.
@@ -598,11 +942,17 @@ export class Dashboard {
     setHidden(this.encoder.el, isLu);
     setHidden(this.probeSel.el, isLu);
     setHidden(this.layerSel.el, isLu);
+    setHidden(this.tokensSel.el, !isLu);
+    setHidden(this.probeText, isLu);
 
     const probes = s.info?.probes.length ?? f?.probes.length ?? 0;
     if (!isLu) {
       const probe = Math.min(this.vs.probe, Math.max(0, probes - 1));
       this.probeSel.setOptions(probeOptions(s.info, probes), String(probe));
+      // The whole sentence, wrapped (the selector shows its first words).
+      const toks = s.info?.probes[probe]?.tokens;
+      setText(this.probeText, toks !== undefined ? `#${probe} ${toks.join(' ')}` : '');
+      setHidden(this.probeText, toks === undefined);
       const layers = layersOf(f);
       const layer = layers.includes(this.vs.layer) ? this.vs.layer : (layers[0] ?? 0);
       this.layerSel.setOptions(
@@ -610,10 +960,20 @@ export class Dashboard {
         String(layer),
       );
       this.layerSel.select.disabled = layers.length < 2;
+    } else {
+      this.tokensSel.setOptions(
+        [
+          { value: 'auto', label: 'fit the width' },
+          { value: 'written', label: 'written (scrolls)' },
+          { value: 'compact', label: 'compact (on hover)' },
+        ],
+        this.vs.tokens,
+      );
     }
     if (f === undefined) return;
     const key = `${f.step}|${this.vs.probe}|${this.vs.layer}|${this.vs.scale}|${this.vs.focus?.stage}:${this.vs.focus?.head}`;
-    if (f === this.shown && key === this.paintedKey && (d & (Dirty.Theme | Changed.Run)) === 0) return;
+    const sized = (d & Dirty.Size) !== 0 || (d & Dirty.View) !== 0;
+    if (f === this.shown && key === this.paintedKey && (d & (Dirty.Theme | Changed.Run)) === 0 && !(isLu && sized)) return;
     this.shown = f;
     this.paintedKey = key;
     const pal = this.theme.heat;
@@ -621,7 +981,7 @@ export class Dashboard {
     if (isLu) {
       const g = luGrid(f, s.info);
       const scale = scaleForStage('weights', mode, g.peak);
-      this.lu.paint(g, scale, pal);
+      this.paintLu(this.vs.tokens, () => this.lu.paint(g, scale, pal));
       this.luLegend.paint(scale, pal);
     } else {
       const layers = layersOf(f);
@@ -629,6 +989,25 @@ export class Dashboard {
       const probe = Math.min(this.vs.probe, Math.max(0, f.probes.length - 1));
       this.encoder.paint(encoderLayer(f, s.info, probe, layer), mode, pal, this.vs.focus);
     }
+  }
+
+  /** The Lu map in the mode chosen; "fit the width" writes the tokens unless the written map is wider than its box. */
+  private paintLu(tokens: TokenMode, paint: () => void): void {
+    if (tokens !== 'auto') {
+      this.lu.setFit(tokens === 'compact');
+      paint();
+      return;
+    }
+    let need = this.lu.writtenWidth();
+    if (need === undefined) {
+      // Lay it out written once to learn its width.
+      this.lu.setFit(false);
+      paint();
+      need = this.lu.writtenWidth();
+    }
+    const box = this.lu.el.clientWidth;
+    this.lu.setFit(need !== undefined && box > 0 && need > box + 0.5);
+    paint();
   }
 
   // ─── export ─────────────────────────────────────────────────────────────────────────
@@ -706,7 +1085,13 @@ export class Dashboard {
       shownStep: () => this.shown?.step,
       stepLatencies: () => [...this.latencies],
       hopLatencies: () => [...this.hops],
+      stepCursor: (name: string): number | undefined => {
+        const c = charts[name];
+        return c instanceof SeriesChart ? c.cursorStep : undefined;
+      },
+      cardOrder: (): string[] => Array.from(this.cardsEl.children, (e) => (e as HTMLElement).dataset['card'] ?? ''),
+      playing: (): boolean => this.player.playing,
+      luFitted: (): boolean => this.lu.fitted,
     });
   }
-
 }

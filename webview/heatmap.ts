@@ -112,13 +112,21 @@ export class Tooltip {
 
 /**
  * Lu model: every probe sentence is a row, each of its tokens a cell, written in the cell;
- * the heat under the words is the query's attention over the sentence.
+ * the heat under the words is the query's attention over the sentence. Written, the map is as
+ * wide as its words and scrolls sideways inside its box, its row labels fixed at the left; in
+ * the "fit" mode its cells share the box's width and the tokens show on hover. (`compact`: the
+ * side panel's small map, no tokens written.)
  */
 export class LuHeatmap {
   readonly el: HTMLElement;
   readonly heat = new HeatCanvas('al-lu-heat');
   private readonly grid: HTMLElement;
-  private layoutKey = '';
+  /** What the layout was built for: the grid's labels and tokens, and the mode. */
+  private dataKey = '';
+  private modeKey = '';
+  private fit = false;
+  /** The width the written map needs, measured once per layout (undefined: not yet). */
+  private written: number | undefined;
   shown: LuGrid | undefined;
 
   constructor(
@@ -129,13 +137,38 @@ export class LuHeatmap {
     this.el = h('div', 'al-lu-wrap', {}, [this.grid]);
     this.grid.addEventListener('mousemove', (e) => this.hover(e));
     this.grid.addEventListener('mouseleave', () => this.tooltip.hide());
+    // A scrolled map moves under a still mouse: the tooltip would name the wrong cell.
+    this.el.addEventListener('scroll', () => this.tooltip.hide());
+  }
+
+  /** Whether the cells share the box's width (tokens on hover) rather than being written. */
+  get fitted(): boolean {
+    return this.fit;
+  }
+
+  /** Fit the box's width (true) or write the tokens (false); applied at the next paint. */
+  setFit(fit: boolean): void {
+    if (!this.compact) this.fit = fit;
+  }
+
+  /**
+   * The width the map needs with its tokens written (measured on the page, so only while it is
+   * written and shown; undefined until then). Kept per layout: a fitted map still knows it.
+   */
+  writtenWidth(): number | undefined {
+    if (this.written === undefined && !this.fit && this.shown !== undefined && this.el.clientWidth > 0) this.written = this.grid.scrollWidth;
+    return this.written;
   }
 
   paint(g: LuGrid, scale: HeatScale, palette: HeatPalette): void {
     this.shown = g;
     const key = `${g.rows}x${g.cols}|${g.rowLabels.join('\u0001')}|${g.tokens.map((t) => t.join('\u0002')).join('\u0001')}`;
-    if (key !== this.layoutKey) {
-      this.layoutKey = key;
+    const mode = this.fit ? 'fit' : 'written';
+    if (key !== this.dataKey || mode !== this.modeKey) {
+      // Other labels or tokens need measuring again; another mode alone does not.
+      if (key !== this.dataKey) this.written = undefined;
+      this.dataKey = key;
+      this.modeKey = mode;
       this.relayout(g);
     }
     this.heat.paint(g.values, g.rows, g.cols, scale, palette);
@@ -150,15 +183,19 @@ export class LuHeatmap {
 
   private relayout(g: LuGrid): void {
     const children: HTMLElement[] = [this.heat.canvas];
-    this.grid.style.gridTemplateColumns = `max-content repeat(${Math.max(1, g.cols)}, ${this.compact ? 'minmax(0.5em, 1fr)' : 'minmax(3.6em, 1fr)'})`;
-    this.grid.style.gridTemplateRows = `repeat(${Math.max(1, g.rows)}, auto)`;
+    const written = !this.compact && !this.fit;
+    this.grid.classList.toggle('al-lu-fit', this.fit);
+    const track = this.compact ? 'minmax(0.5em, 1fr)' : this.fit ? 'minmax(2px, 1fr)' : 'minmax(3.6em, 1fr)';
+    this.grid.style.gridTemplateColumns = `max-content repeat(${Math.max(1, g.cols)}, ${track})`;
+    this.grid.style.gridTemplateRows = `repeat(${Math.max(1, g.rows)}, ${this.fit ? '1.9em' : 'auto'})`;
     this.heat.canvas.style.gridRow = `1 / span ${Math.max(1, g.rows)}`;
     this.heat.canvas.style.gridColumn = `2 / span ${Math.max(1, g.cols)}`;
     for (let r = 0; r < g.rows; r++) {
       const lab = h('div', 'al-rowlabel', {}, [g.rowLabels[r] ?? '']);
       lab.style.gridRow = String(r + 1);
+      lab.style.gridColumn = '1';
       children.push(lab);
-      if (this.compact) continue;
+      if (!written) continue;
       const toks = g.tokens[r] ?? [];
       toks.forEach((t, c) => {
         const cell = h('div', 'al-token', { 'data-r': r, 'data-c': c }, [t]);

@@ -100,6 +100,14 @@ export interface AttentionLensHooks {
   /** Compare view: the charts' zoomed step range (undefined: all steps). */
   zoom?(): { x0: number; x1: number } | undefined;
   setZoom?(z: { x0: number; x1: number } | undefined): void;
+  /** Dashboard: the step a chart's cursor marks (undefined: none, the view follows the latest). */
+  stepCursor?(chart: string): number | undefined;
+  /** Dashboard: the cards' ids in the order shown. */
+  cardOrder?(): string[];
+  /** Dashboard: whether ▶ play is on. */
+  playing?(): boolean;
+  /** Dashboard: whether the Lu map fits the width (tokens on hover) rather than writing them. */
+  luFitted?(): boolean;
 }
 
 /** What a view (dashboard or sidebar) contributes to the hooks. */

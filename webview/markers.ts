@@ -2,7 +2,8 @@
  * Event markers on a step-axis chart (a Chart.js plugin of each SeriesChart): a band from an
  * event's step to the next event of its id, under the lines; a vertical line at an event's
  * step, over them; and each marker's text at the top of the plot. Clipped to the plot area,
- * so a zoomed chart shows only the markers in its range.
+ * so a zoomed chart shows only the markers in its range. Also the step cursor: a solid line at
+ * the step the page's scrubber is at, when it is scrubbed back.
  */
 import { Chart, type Plugin } from 'chart.js';
 import type { DrawnMarker } from './model/measures';
@@ -10,7 +11,13 @@ import type { DrawnMarker } from './model/measures';
 /** Height of a label row in CSS pixels. */
 const ROW_H = 12;
 
-export function markerPlugin(get: () => readonly DrawnMarker[]): Plugin<'line'> {
+/** The step cursor: its step and colour (undefined: none drawn). */
+export interface StepCursorLine {
+  step: number;
+  color: string;
+}
+
+export function markerPlugin(get: () => readonly DrawnMarker[], cursor: () => StepCursorLine | undefined = () => undefined): Plugin<'line'> {
   return {
     id: 'alMarkers',
     beforeDatasetsDraw(chart) {
@@ -20,8 +27,26 @@ export function markerPlugin(get: () => readonly DrawnMarker[]): Plugin<'line'> 
     afterDatasetsDraw(chart) {
       const ms = get();
       if (ms.length > 0) drawLines(chart as unknown as Chart, ms);
+      const c = cursor();
+      if (c !== undefined) drawCursor(chart as unknown as Chart, c);
     },
   };
+}
+
+function drawCursor(chart: Chart, c: StepCursorLine): void {
+  const p = plot(chart);
+  if (p === undefined) return;
+  const x = Math.round(p.x(c.step)) + 0.5;
+  if (!(x >= p.left && x <= p.right)) return;
+  const ctx = chart.ctx;
+  ctx.save();
+  ctx.strokeStyle = c.color;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(x, p.top);
+  ctx.lineTo(x, p.bottom);
+  ctx.stroke();
+  ctx.restore();
 }
 
 function plot(chart: Chart): { x: (v: number) => number; left: number; right: number; top: number; bottom: number } | undefined {

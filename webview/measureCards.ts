@@ -5,6 +5,7 @@
  * scale, the convention) around the view's own heatmap(s).
  */
 import type { MeasureDecl } from '../src/protocol/messages';
+import { cardName } from './cards';
 import { button, cardSide, exportButton, setDisabled } from './controls';
 import { formatInt, h, setText } from './dom';
 import { Legend } from './heatmap';
@@ -44,7 +45,7 @@ export function legendFormat(decl: MeasureDecl): (v: number) => string {
  */
 export class MatrixCard {
   readonly el: HTMLElement;
-  readonly note = h('span', 'al-card-note al-matrix-note');
+  readonly note = h('div', 'al-card-note al-matrix-note');
   readonly range = h('input', 'al-range al-matrix-range', { type: 'range', min: 0, max: 0, step: 1, value: 0 });
   readonly scrubLabel = h('span', 'al-scrub-label', { 'aria-live': 'polite' });
   readonly liveBtn;
@@ -55,10 +56,12 @@ export class MatrixCard {
     readonly decl: MeasureDecl,
     readonly body: HTMLElement,
     handlers: { onStep: (step: number) => void; onLive: () => void; onDragEnd: () => void; onExport?: () => Promise<void> },
+    controls?: HTMLElement,
   ) {
     const title = `${decl.label}${decl.unit !== undefined ? ` (${decl.unit})` : ''}`;
     this.range.setAttribute('aria-label', `Step of ${decl.label}`);
-    this.liveBtn = button('Live', 'al-live', handlers.onLive, true);
+    this.liveBtn = button('Latest', 'al-live', handlers.onLive, true);
+    this.liveBtn.title = 'Follow the latest step';
     this.range.addEventListener('input', () => handlers.onStep(Number(this.range.value)));
     this.range.addEventListener('pointerdown', () => (this.dragging = true));
     const endDrag = (): void => {
@@ -67,10 +70,12 @@ export class MatrixCard {
     };
     this.range.addEventListener('pointerup', endDrag);
     this.range.addEventListener('change', endDrag);
-    const side = handlers.onExport !== undefined ? [this.note, exportButton(`the ${decl.label} matrix`, 'al-matrix-export', handlers.onExport)] : [this.note];
+    const side: HTMLElement[] = handlers.onExport !== undefined ? [exportButton(`the ${decl.label} matrix`, 'al-matrix-export', handlers.onExport)] : [];
+    if (controls !== undefined) side.push(controls);
     const conv = decl.convention;
     const children: HTMLElement[] = [
-      h('figcaption', 'al-card-title', {}, [h('span', '', conv !== undefined ? { title: conv } : {}, [title]), cardSide(side)]),
+      h('figcaption', 'al-card-title', {}, [cardName(title, conv), cardSide(side)]),
+      this.note,
       h('div', 'al-scrubber', {}, [this.range, this.scrubLabel, this.liveBtn]),
       this.legend.el,
       body,
@@ -86,7 +91,7 @@ export class MatrixCard {
     this.range.min = String(has ? first : 0);
     this.range.max = String(has ? last : 0);
     if (has && !this.dragging && this.range.value !== String(at)) this.range.value = String(at);
-    const label = !has ? 'no steps yet' : live ? `step ${formatInt(at)} · live` : `step ${formatInt(at)} of ${formatInt(last)}`;
+    const label = !has ? 'no steps yet' : live ? `step ${formatInt(at)} · the latest step` : `step ${formatInt(at)} of ${formatInt(last)}`;
     setText(this.scrubLabel, label);
     this.range.setAttribute('aria-valuetext', label);
     setDisabled(this.liveBtn, live);

@@ -1,16 +1,38 @@
 /**
  * The Lu identity scatter: each topic word's score s against its measured ‖q‖·‖w_τ‖ at the
- * recorded steps, with the theoretical curve ‖q‖‖w‖ = sqrt(max(0, 2(s + (e^s − 1)/m))) drawn
- * through them. Points on the curve mean the persisting identity holds.
+ * recorded steps up to the step the page is at, with the theoretical curve
+ * ‖q‖‖w‖ = sqrt(max(0, 2(s + (e^s − 1)/m))) drawn through them; each word's point at that step
+ * is drawn larger. Points on the curve mean the persisting identity holds.
  */
-import { Chart, type ChartConfiguration } from 'chart.js';
+import { Chart, type ChartConfiguration, type PointStyle, type Scale, type Tick } from 'chart.js';
 import type { IdentityPoint } from '../src/protocol/messages';
+import { linearTick } from './model/stepAxis';
 import { theoryCurve } from './model/theory';
 import { themeChart, type Point } from './charts';
 import type { Theme } from './theme';
 
 /** Points drawn per topic word; the store keeps more, the scatter shows an even subset. */
 export const MAX_POINTS_PER_WORD = 200;
+
+/**
+ * The words' colours: the theme's chart colours, never its foreground (the theory line's
+ * colour); past six words the colours repeat with another point shape.
+ */
+export function wordStyle(theme: Theme, j: number): { color: string; shape: PointStyle } {
+  const hues = [theme.blue, theme.orange, theme.green, theme.purple, theme.red, theme.yellow];
+  const shapes: PointStyle[] = ['circle', 'triangle', 'rectRot', 'rect'];
+  return { color: hues[j % hues.length] as string, shape: shapes[Math.floor(j / hues.length) % shapes.length] as PointStyle };
+}
+
+/** Tick labels with the decimals their spacing needs, never "-0.0". */
+function tick(this: Scale, value: number | string, index: number, ticks: Tick[]): string {
+  const a = ticks[0]?.value ?? 0;
+  const b = ticks[1]?.value ?? a + 1;
+  return linearTick(Number(value), b - a);
+}
+
+/** The last point of each word's dataset drawn larger: the step the page is at. */
+const radius = (ctx: { dataIndex: number; dataset: { data: unknown[] } }): number => (ctx.dataIndex === ctx.dataset.data.length - 1 ? 4 : 2);
 
 export class IdentityScatter {
   readonly chart: Chart<'scatter', Point[]>;
@@ -27,11 +49,11 @@ export class IdentityScatter {
         maintainAspectRatio: false,
         resizeDelay: 50,
         scales: {
-          x: { type: 'linear', title: { display: true, text: 'score s = qᵀk' } },
-          y: { type: 'linear', min: 0, title: { display: true, text: '‖q‖·‖w‖' } },
+          x: { type: 'linear', title: { display: true, text: 'score s = qᵀk' }, ticks: { callback: tick, maxRotation: 0 } },
+          y: { type: 'linear', min: 0, title: { display: true, text: '‖q‖·‖w‖' }, ticks: { callback: tick } },
         },
         plugins: {
-          legend: { display: true, labels: { boxWidth: 8, boxHeight: 8 } },
+          legend: { display: true, labels: { boxWidth: 8, boxHeight: 8, usePointStyle: true } },
           title: { display: false, text: '' },
           tooltip: { animation: false },
         },
@@ -42,16 +64,16 @@ export class IdentityScatter {
   }
 
   /**
-   * words: the topic words in IdentityData order; m: non-topic words per sentence.
+   * words: the topic words in IdentityData order; m: non-topic words per sentence; `n`: how
+   * many of the points (the first n, those up to the page's step) to draw.
    * Draws at most MAX_POINTS_PER_WORD points per word (evenly thinned, the latest always kept)
    * and reuses the dataset objects, so an update costs a few ms however long the run.
    */
-  update(points: readonly IdentityPoint[], words: string[], m: number, theme: Theme): void {
+  update(points: readonly IdentityPoint[], words: string[], m: number, theme: Theme, n = points.length): void {
     this.words = words;
     const k = points.reduce((a, p) => Math.max(a, p.score.length), 0);
     let sMin = 0;
     let sMax = 1;
-    const n = points.length;
     const stride = Math.max(1, Math.ceil(n / MAX_POINTS_PER_WORD));
     const sets: Point[][] = Array.from({ length: k }, () => []);
     for (let i = 0; i < n; i++) {
@@ -72,10 +94,10 @@ export class IdentityScatter {
     const ds = this.chart.data.datasets;
     if (ds.length !== k + 1) {
       this.chart.data.datasets = [
-        { label: 'theory', data: [], showLine: true, pointRadius: 0, borderWidth: 1.5, borderDash: [5, 3], borderColor: theme.foreground, backgroundColor: theme.foreground },
+        { label: 'theory', data: [], showLine: true, pointRadius: 0, pointStyle: 'line', borderWidth: 1.5, borderDash: [5, 3], borderColor: theme.foreground, backgroundColor: theme.foreground },
         ...sets.map((_, j) => {
-          const color = theme.series[j % theme.series.length] as string;
-          return { label: words[j] ?? `topic word ${j}`, data: [] as Point[], pointRadius: 2, borderColor: color, backgroundColor: color };
+          const { color, shape } = wordStyle(theme, j);
+          return { label: words[j] ?? `topic word ${j}`, data: [] as Point[], pointRadius: radius, pointStyle: shape, borderColor: color, backgroundColor: color };
         }),
       ];
     }
@@ -97,7 +119,7 @@ export class IdentityScatter {
   applyTheme(theme: Theme): void {
     themeChart(this.chart as unknown as Chart<'line', Point[]>, theme);
     this.chart.data.datasets.forEach((ds, i) => {
-      const c = i === 0 ? theme.foreground : (theme.series[(i - 1) % theme.series.length] as string);
+      const c = i === 0 ? theme.foreground : wordStyle(theme, i - 1).color;
       ds.borderColor = c;
       ds.backgroundColor = c;
     });

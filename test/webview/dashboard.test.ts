@@ -238,20 +238,20 @@ async function scrubTo(page: Page, step: number): Promise<void> {
   await settle(page);
 }
 
-test('3. the scrubber shows any recorded step while training goes on; Live returns to the latest', async () => {
+test('3. the scrubber shows any recorded step while training goes on; Latest returns to the latest', async () => {
   const lu = luRun();
   const p = await open();
   await deliver(p.page, lu.snapshot(300));
   const live = await heatPixels(p.page, 'lu');
   assert.ok(live !== undefined);
   assert.deepEqual(await hooks(p.page, (al) => al.scrubber()), { live: true, step: 300, stops: 31 });
-  assert.match(await text(p.page, '.al-scrub-label'), /step 300 · live/);
+  assert.match(await text(p.page, '.al-scrub-label'), /^step 300 · the latest step$/);
 
   // 155 is between stops: the nearest recorded step at or before it is 150.
   await scrubTo(p.page, 155);
   const req = (await posted(p.page)).filter((m) => m.type === 'requestAttention');
   assert.deepEqual(req, [{ type: 'requestAttention', runId: lu.runId, step: 150 }]);
-  assert.match(await text(p.page, '.al-scrub-label'), /step 150 of 300 · loading/);
+  assert.match(await text(p.page, '.al-scrub-label'), /^step 150 · loading…/);
 
   await deliver(p.page, { type: 'attentionLoaded', runId: lu.runId, frame: lu.frame(150) });
   const old = await heatPixels(p.page, 'lu');
@@ -265,7 +265,7 @@ test('3. the scrubber shows any recorded step while training goes on; Live retur
   await deliver(p.page, lu.appended(301, 320));
   assert.equal(await hooks(p.page, (al) => al.shownStep()), 150);
   assert.deepEqual((await heatPixels(p.page, 'lu'))?.rgba, old.rgba);
-  assert.match(await text(p.page, '.al-scrub-label'), /step 150 of 320/);
+  assert.match(await text(p.page, '.al-scrub-label'), /^step 150 · run at step 320$/);
 
   // Back to a step already loaded: no new request.
   await scrubTo(p.page, 300);

@@ -124,15 +124,19 @@ function topicWeight(step: number, peak: number): number {
 /**
  * A Lu synthetic-task run: 8 probes of 11 tokens (m = 10), 4 topics × 2 topic words. With
  * `keysFrozen` the keys are not trained: attention stays uniform (1/11 on every token) and the
- * loss falls more slowly; `seed` only changes the config.
+ * loss falls more slowly; `seed` only changes the config. With `longProbe` probe 0 is a long
+ * sentence of that many tokens, its last one a long word (`LONG_WORD`).
  */
-export function luRun(runId = 'lu-run-1', totalSteps = 1500, opts: { keysFrozen?: boolean; seed?: number } = {}): RunFixture & { topicPos: number[] } {
+export const LONG_WORD = 'antidisestablishmentarianism_and_more';
+
+export function luRun(runId = 'lu-run-1', totalSteps = 1500, opts: { keysFrozen?: boolean; seed?: number; longProbe?: number } = {}): RunFixture & { topicPos: number[] } {
   const frozen = opts.keysFrozen === true;
   const r = rng(42);
   const topicWords = Array.from({ length: 8 }, (_, i) => `topic${Math.floor(i / 2)}_${'ab'[i % 2]}`);
   const topicPos = Array.from({ length: 8 }, (_, p) => (p * 3 + 1) % 11);
+  const lens = Array.from({ length: 8 }, (_, p) => (p === 0 && opts.longProbe !== undefined ? opts.longProbe : 11));
   const probes = Array.from({ length: 8 }, (_, p) => ({
-    tokens: Array.from({ length: 11 }, (_, j) => (j === topicPos[p] ? (topicWords[p] as string) : word(r))),
+    tokens: Array.from({ length: lens[p] as number }, (_, j) => (j === topicPos[p] ? (topicWords[p] as string) : p === 0 && opts.longProbe !== undefined && j === (lens[p] as number) - 1 ? LONG_WORD : word(r))),
     label: Math.floor(p / 2),
   }));
   const info: RunInfo = {
@@ -151,12 +155,13 @@ export function luRun(runId = 'lu-run-1', totalSteps = 1500, opts: { keysFrozen?
     step,
     probes: probes.map((_, p) => {
       // Probe p's topic word takes a (probe-dependent) share; the rest is spread with a little jitter.
-      const a = frozen ? 1 / 11 : topicWeight(step, 0.55 + 0.05 * p);
-      const data = new Float32Array(11); // (1, 11)
+      const T = lens[p] as number;
+      const a = frozen ? 1 / T : topicWeight(step, 0.55 + 0.05 * p);
+      const data = new Float32Array(T); // (1, T)
       let rest = 0;
-      for (let j = 0; j < 11; j++) if (j !== topicPos[p]) rest += data[j] = frozen ? 1 : 1 + 0.2 * Math.sin(step * 0.01 + j * 1.7 + p);
-      for (let j = 0; j < 11; j++) data[j] = j === topicPos[p] ? a : ((data[j] as number) / rest) * (1 - a);
-      const map: AttentionMapData = { layer: 0, head: 0, stage: 'weights', rows: 1, cols: 11, data };
+      for (let j = 0; j < T; j++) if (j !== topicPos[p]) rest += data[j] = frozen ? 1 : 1 + 0.2 * Math.sin(step * 0.01 + j * 1.7 + p);
+      for (let j = 0; j < T; j++) data[j] = j === topicPos[p] ? a : ((data[j] as number) / rest) * (1 - a);
+      const map: AttentionMapData = { layer: 0, head: 0, stage: 'weights', rows: 1, cols: T, data };
       return [map];
     }),
   });
@@ -198,13 +203,21 @@ export function luRun(runId = 'lu-run-1', totalSteps = 1500, opts: { keysFrozen?
   };
 }
 
-/** A talking-heads encoder run: 1 layer, Hk = H = Hv = 2, three probe sentences. */
-export function encoderRun(runId = 'enc-run-1'): RunFixture & { peak: { row: number; col: number } } {
+/**
+ * A talking-heads encoder run: 1 layer, Hk = H = Hv = 2 (or `heads`), three probe sentences
+ * (with `longProbe`, a fourth of that many tokens).
+ */
+export function encoderRun(runId = 'enc-run-1', opts: { heads?: number; longProbe?: number } = {}): RunFixture & { peak: { row: number; col: number } } {
+  const H = opts.heads ?? 2;
   const probes = [
     { tokens: ['the', 'film', 'was', 'not', 'good', 'at', 'all'], label: 0 },
     { tokens: ['a', 'warm', 'and', 'funny', 'story'], label: 1 },
     { tokens: ['i', 'loved', 'every', 'minute', 'of', 'it'], label: 1 },
   ];
+  if (opts.longProbe !== undefined) {
+    const r = rng(7);
+    probes.push({ tokens: Array.from({ length: opts.longProbe }, (_, j) => (j === opts.longProbe! - 1 ? LONG_WORD : word(r))), label: 0 });
+  }
   const info: RunInfo = {
     name: 'Encoder · talking heads · sst-tiny',
     modelKind: 'encoder',
@@ -213,21 +226,22 @@ export function encoderRun(runId = 'enc-run-1'): RunFixture & { peak: { row: num
     stepsPerEpoch: 10,
     classes: ['negative', 'positive'],
     probes,
-    config: { model: { kind: 'encoder', attention: 'talking-heads', layers: 1, heads: 2 } },
+    config: { model: { kind: 'encoder', attention: 'talking-heads', layers: 1, heads: H } },
   };
   // Head 0 of probe 0 learns to look from "good" (row 4) at "not" (col 3).
   const peak = { row: 4, col: 3 };
-  const Pw = [
+  // The post-softmax mix (H × H): the 2-head one, or near the identity for more heads.
+  const Pw = H === 2 ? [
     [0.9, -0.4],
     [0.3, 1.1],
-  ];
+  ] : Array.from({ length: H }, (_, i) => Array.from({ length: H }, (_, j) => (i === j ? 1 : 0.1 * Math.sin(i + 2 * j))));
   const frame = (step: number): AttentionFrame => ({
     step,
     probes: probes.map((p, b) => {
       const T = p.tokens.length;
       const J: Float32Array[] = [];
       const W: Float32Array[] = [];
-      for (let h = 0; h < 2; h++) {
+      for (let h = 0; h < H; h++) {
         const j = new Float32Array(T * T); // (T, T)
         for (let n = 0; n < T; n++)
           for (let m = 0; m < T; m++) j[n * T + m] = 0.3 * Math.sin(n * 1.3 + m * 0.7 + h + b) + (h === 0 && b === 0 && n === peak.row && m === peak.col ? (4 * step) / 400 + 1 : 0) + (h === 1 && n === m ? 1.5 : 0);
@@ -242,9 +256,9 @@ export function encoderRun(runId = 'enc-run-1'): RunFixture & { peak: { row: num
         J.push(j);
         W.push(w);
       }
-      const U = [0, 1].map((v) => {
+      const U = Array.from({ length: H }, (_, v) => {
         const u = new Float32Array(T * T); // (T, T)
-        for (let i = 0; i < T * T; i++) u[i] = W[0]![i]! * Pw[0]![v]! + W[1]![i]! * Pw[1]![v]!;
+        for (let i = 0; i < T * T; i++) for (let h = 0; h < H; h++) u[i] = u[i]! + W[h]![i]! * Pw[h]![v]!;
         return u;
       });
       const maps: AttentionMapData[] = [];
