@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import type { AttentionMapData, MeasureChunk, RunInfo, StepData } from '../../src/protocol/messages';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   annotateRun,
   checkMetaChecksum,
@@ -23,15 +24,18 @@ import {
   listRun,
   listRuns,
   openRun,
+  parseTempFileName,
   RunFollower,
   RunWriter,
   StoreError,
   writeMetaAtomic,
   type RunMeta,
   type StoredRun,
+  type RunListing,
   type StoreFs,
   type StoreProblem,
 } from '../../src/runs/store';
+import { StoredRun as ListedRun } from '../../src/runs/storedRun';
 
 const ROOT = path.resolve(__dirname, '../../..');
 interface Fixture {
@@ -637,9 +641,16 @@ test('4. meta.json with a bad checksum, unparseable or missing: the run is liste
     // A damaged meta.json is not re-sealed by a rename (that would make it look sound).
     if (name === 'edited') assert.throws(() => annotateRun(r.dir, { name: 'x' }), /damaged/);
   }
-  // A folder with neither meta.json nor streams is still not a run.
+  // A folder with neither meta.json nor streams but other files is still not a run; an empty one is an empty run (issue 15 item 7).
+  fs.mkdirSync(path.join(root, 'other'));
+  fs.writeFileSync(path.join(root, 'other', 'notes.txt'), 'not a run');
   fs.mkdirSync(path.join(root, 'empty'));
-  assert.deepEqual(listRuns(root).problems.map((p) => [p.file, p.message]), [[path.join(root, 'empty'), 'not a run: no meta.json']]);
+  const again = listRuns(root);
+  assert.deepEqual(again.problems.map((p) => [p.file, p.message]), [[path.join(root, 'other'), 'not a run: no meta.json']]);
+  const empty = again.runs.find((r) => r.id === 'empty')!;
+  assert.equal(empty.empty, true);
+  assert.equal(empty.meta.status, 'failed');
+  assert.equal(empty.ended, true);
 });
 
 test('4. meta.json carries a checksum that every rewrite keeps valid; version-1 metas without one are accepted', () => {
@@ -719,3 +730,166 @@ test('measurement samples that do not fit the declarations are reported, not thr
   assert.equal(run.measures.matrices.length, N / 50);
 });
 
+
+// ─── 7. a run killed (or out of disk space) while it starts ─────────────────────────
+
+/** The pid of a process that has exited (for temp files whose writer is gone). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  assert.ok(r.pid);
+  return r.pid;
+}
+
+const tempsIn = (dir: string) => fs.readdirSync(dir).filter((n) => parseTempFileName(n) !== undefined);
+
+test('7. a folder holding only what a starting writer leaves is listed once as an empty run that can be deleted; stale temp files are removed', () => {
+  const root = path.join(tmpRoot, 'starting');
+  const dead = deadPid();
+  const make = (name: string, files: Record<string, string>) => {
+    fs.mkdirSync(path.join(root, name), { recursive: true });
+    for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(root, name, f), text);
+  };
+  make('empty', {});
+  make('meta-tmp', { [`.meta.json.${dead}.tmp`]: '{"format": "attention-lens-run", "formatVe' });
+  make('config-tmp', { [`.config.json.${dead}.tmp`]: '' });
+  make('config-only', { [FILES.config]: '{}', [`.meta.json.${dead}.tmp`]: '' });
+  make('live', { [`.meta.json.${process.pid}.tmp`]: '' }); // a writer starting it now (this process)
+  make('other', { 'notes.txt': 'not a run', [`.meta.json.${dead}.tmp`]: '' });
+  writeRun(path.join(root, 'run'), 20);
+  fs.writeFileSync(path.join(root, 'run', `.meta.json.${dead}.tmp`), ''); // killed while rewriting meta.json
+
+  const first = listRuns(root);
+  assert.deepEqual(first.problems.map((p) => [path.basename(p.file), p.message]), [['other', 'not a run: no meta.json']]);
+  const byId = new Map(first.runs.map((r) => [r.id, r]));
+  assert.deepEqual([...byId.keys()].sort(), ['config-only', 'config-tmp', 'empty', 'live', 'meta-tmp', 'run']);
+  for (const id of ['empty', 'meta-tmp', 'config-tmp', 'config-only']) {
+    const r = byId.get(id)!;
+    assert.equal(r.empty, true, id);
+    assert.equal(r.steps, 0);
+    assert.equal(r.ended, true);
+    assert.equal(r.meta.status, 'failed');
+    assert.match(r.meta.statusReason!, /nothing was recorded.*can be deleted/);
+    assert.equal(r.damaged?.kind, 'missing');
+    const shown = new ListedRun(r);
+    assert.equal(shown.beingWritten, false, `${id}: Delete is allowed`);
+    assert.equal(shown.status, 'failed');
+  }
+  const live = byId.get('live')!;
+  assert.deepEqual([live.empty, live.ended, live.writerAlive, live.meta.status], [true, false, true, 'starting']);
+  assert.equal(new ListedRun(live).beingWritten, true, 'a run being started is not deleted');
+  assert.equal(byId.get('run')!.empty, undefined);
+  assert.equal(byId.get('run')!.steps, 20);
+  // Temp files of dead writers are gone, everywhere; the live writer's stays.
+  for (const name of ['empty', 'meta-tmp', 'config-tmp', 'config-only', 'other', 'run']) assert.deepEqual(tempsIn(path.join(root, name)), [], name);
+  assert.deepEqual(tempsIn(path.join(root, 'live')), [`.meta.json.${process.pid}.tmp`]);
+
+  const again = listRuns(root);
+  assert.deepEqual(again.runs.map((r) => [r.id, r.empty, r.meta.status]), first.runs.map((r) => [r.id, r.empty, r.meta.status]), 'the same the second time');
+  // Delete (RunCatalog.delete removes the folder) leaves the others listed.
+  for (const id of ['empty', 'meta-tmp', 'config-tmp', 'config-only']) fs.rmSync(byId.get(id)!.dir, { recursive: true, force: true });
+  assert.deepEqual(listRuns(root).runs.map((r) => r.id).sort(), ['live', 'run']);
+  assert.deepEqual(listRun(path.join(root, 'no-such-run')), { problem: { file: path.join(root, 'no-such-run'), kind: 'missing', message: 'not a run: no such folder' } });
+});
+
+/**
+ * Starts `args` (node), kills it with SIGKILL `delayMs` after it printed `go` (or after the
+ * spawn when `fromSpawn`), and resolves once it has exited.
+ */
+function killAt(args: string[], delayMs: number, fromSpawn: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let armed = false;
+    const arm = () => {
+      if (armed) return;
+      armed = true;
+      setTimeout(() => child.kill('SIGKILL'), delayMs);
+    };
+    if (fromSpawn) arm();
+    child.stdout.on('data', (b: Buffer) => {
+      if (b.toString().includes('go')) arm();
+    });
+    child.on('error', reject);
+    child.on('exit', () => resolve());
+  });
+}
+
+/** Creates runs in `root` one after another, as fast as it can, until killed. */
+const SERIAL_WRITER = `
+const store = require(${JSON.stringify(path.join(ROOT, 'out/src/runs/store/index.js'))});
+const fx = require(${JSON.stringify(path.join(ROOT, 'test/fixtures/store-writer.js'))});
+const root = process.argv[1];
+process.stdout.write('go\\n');
+for (;;) {
+  const { dir } = store.createRunDir(root, 'k');
+  const w = store.RunWriter.open(dir, { name: 'k', source: 'test' }, fx.info.config, { fsync: 'never' });
+  w.setInfo(fx.info);
+  for (let s = 1; s <= 3; s++) w.appendStep(fx.makeStep(s));
+  w.close('completed');
+}`;
+
+test('7. writers killed with SIGKILL in their first 100 ms: every folder is a readable run or listed once as an empty, deletable run, never "not a run"', async () => {
+  const root = path.join(tmpRoot, 'early-kills');
+  fs.mkdirSync(root);
+  const roots = [root];
+  const kills: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    // The store-writer fixture, killed while Node starts, opens the run or writes its first steps.
+    const delay = Math.floor(Math.random() * 100);
+    kills.push(`fixture +${delay} ms`);
+    await killAt([path.join(ROOT, 'test/fixtures/store-writer.js'), path.join(root, `fixture-${i}`), '', '5'], delay, true);
+  }
+  for (let i = 0; i < 8; i++) {
+    // Runs started back to back, each in a runs root of its own: the kill lands at a random point of one run's start.
+    const delay = Math.random() * 100;
+    kills.push(`serial +${delay.toFixed(1)} ms`);
+    const serial = path.join(tmpRoot, `early-serial-${i}`);
+    fs.mkdirSync(serial);
+    roots.push(serial);
+    await killAt(['-e', SERIAL_WRITER, serial], delay, false);
+  }
+  const why = `kills: ${kills.join(', ')}`;
+  // Every folder, as the kills left them.
+  const folders = roots.flatMap((r) => fs.readdirSync(r).map((d) => path.join(r, d)));
+  const states = new Map<string, number>();
+  for (const d of folders) {
+    const names = fs.readdirSync(d);
+    const state = names.includes(FILES.meta) ? (tempsIn(d).length > 0 ? 'meta.json + temp file' : 'meta.json') : names.length === 0 ? 'empty' : `no meta.json: ${names.join(' ')}`;
+    states.set(state, (states.get(state) ?? 0) + 1);
+  }
+  console.log(`# ${folders.length} folders after the kills: ${JSON.stringify(Object.fromEntries(states))}`);
+
+  const listAll = () => {
+    const runs = new Map<string, RunListing>();
+    for (const r of roots) {
+      const l = listRuns(r);
+      assert.deepEqual(l.problems, [], `${r}: never "not a run" (${why})`);
+      for (const run of l.runs) {
+        assert.ok(!runs.has(run.dir), `${run.dir} listed twice`);
+        runs.set(run.dir, run);
+      }
+    }
+    return runs;
+  };
+  const runs = listAll();
+  for (const d of folders) {
+    const run = runs.get(d);
+    assert.ok(run, `${d} is listed (${why})`);
+    assert.deepEqual(tempsIn(d), [], `${d}: the dead writer's temp files are removed`);
+    if (run.empty) {
+      assert.deepEqual([run.ended, run.meta.status, run.steps, run.damaged?.kind], [true, 'failed', 0, 'missing'], d);
+      assert.equal(new ListedRun(run).beingWritten, false, 'Delete is allowed');
+      continue;
+    }
+    assert.ok(run.damaged === undefined, `${d}: ${JSON.stringify(run.damaged)}`);
+    const opened = openRun(d);
+    assert.ok(opened.meta, d);
+    // A kill leaves at most a torn last record, and perhaps no config.json yet (meta.json comes first).
+    for (const p of opened.problems) assert.ok(p.kind === 'torn' || (p.kind === 'missing' && p.file.endsWith(FILES.config)), `${d}: ${JSON.stringify(p)} (${why})`);
+    for (let i = 0; i < opened.scalars.n; i++) assert.equal(opened.scalars.step[i], i + 1);
+  }
+  // Listed once: a second listing is the same, and deleting the empty runs leaves the rest.
+  const shape = (m: Map<string, RunListing>) => [...m.values()].map((r) => [r.dir, r.empty ?? false]).sort();
+  assert.deepEqual(shape(listAll()), shape(runs));
+  for (const r of runs.values()) if (r.empty) fs.rmSync(r.dir, { recursive: true, force: true });
+  for (const d of folders) assert.equal(fs.existsSync(d), !runs.get(d)!.empty);
+});

@@ -5,12 +5,17 @@
  * meta.json is missing, unreadable or damaged but which holds stream files is still listed,
  * from what its streams say, and marked damaged; a folder that is not a run at all is
  * reported by path; the others are listed.
+ *
+ * A writer killed (or out of disk space) while it starts a run leaves a folder with nothing
+ * in it but, perhaps, a temp file of its own (`.meta.json.<pid>.tmp`, format.ts): listing
+ * removes the temp files of writers that no longer exist, in every folder, and lists such a
+ * folder once, as an empty run (`empty`, status 'failed', damaged) that can be deleted.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, META_FORMAT, STREAMS, type RunMeta, type StoreProblem } from './format';
-import { closeQuietly, errorCode, openRead, readOptions, unreadableMessage } from './io';
+import { decodeHeader, FILES, FORMAT_VERSION, HEADER_BYTES, KIND, META_FORMAT, parseTempFileName, STREAMS, type RunMeta, type StoreProblem } from './format';
+import { closeQuietly, errorCode, errorText, openRead, readOptions, unreadableMessage } from './io';
 import { readMeta } from './reader';
 import { scalarRecord } from './records';
 
@@ -38,6 +43,13 @@ export interface RunListing {
   writerAlive?: boolean;
   /** Stream files that cannot be read or whose header is invalid, and a meta.json that disagrees with them. */
   problems: StoreProblem[];
+  /**
+   * The folder holds no run yet: nothing, or only what a writer leaves while it starts one
+   * (config.json, its temp files). With `writerAlive` true a writer is starting it now;
+   * otherwise it ended before it wrote meta.json, and the folder is listed (status 'failed',
+   * `damaged`) so that it can be deleted.
+   */
+  empty?: true;
 }
 
 /** `20240501-142233-lu-fc-fast`: the local start time then the name, so ids sort by time. */
@@ -77,11 +89,96 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Reads one run folder's meta.json and stream headers. */
+/** A temp file older than this whose writer seems alive belongs to another process that reused the pid. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * The folder's entries, after removing the temp files (`.meta.json.<pid>.tmp`…) of writers
+ * that no longer exist on this machine. Leaves them alone in a folder whose meta.json names a
+ * writer on another machine. `liveWriter` is the pid of a temp file whose writer exists.
+ */
+function sweepTempFiles(dir: string, meta: RunMeta | undefined): { names: string[]; liveWriter?: number } | { error: unknown } {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    return { error: e };
+  }
+  const host = os.hostname();
+  if (meta?.writer && meta.writer.hostname !== host) return { names };
+  const left: string[] = [];
+  let liveWriter: number | undefined;
+  for (const name of names) {
+    const t = parseTempFileName(name);
+    if (t === undefined) {
+      left.push(name);
+      continue;
+    }
+    let stale = !processAlive(t.pid);
+    if (!stale && meta === undefined) {
+      // No meta.json, and a temp file a starting writer would have renamed long ago.
+      try {
+        stale = Date.now() - fs.statSync(path.join(dir, name)).mtimeMs > STALE_TEMP_MS;
+      } catch {
+        stale = true;
+      }
+    }
+    if (stale) {
+      try {
+        fs.unlinkSync(path.join(dir, name));
+        continue;
+      } catch (e) {
+        if (errorCode(e) === 'ENOENT') continue;
+        // read-only, say: it stays, harmless
+      }
+    }
+    if (!stale) liveWriter = t.pid;
+    left.push(name);
+  }
+  return liveWriter === undefined ? { names: left } : { names: left, liveWriter };
+}
+
+/** A folder with nothing of a run in it (see RunListing.empty), listed so that it can be deleted. */
+function emptyRun(dir: string, liveWriter: number | undefined): RunListing {
+  let t = 0;
+  try {
+    t = fs.statSync(dir).mtimeMs;
+  } catch {
+    // a date of 1970 says it well enough
+  }
+  const at = new Date(t).toISOString();
+  const id = path.basename(dir);
+  const meta: RunMeta = { format: META_FORMAT, formatVersion: FORMAT_VERSION, id, name: id, startedAt: at, status: 'failed' };
+  if (liveWriter !== undefined) {
+    meta.status = 'starting';
+    meta.writer = { pid: liveWriter, hostname: os.hostname() };
+    return { id, dir, meta, steps: 0, ended: false, writerAlive: true, problems: [], empty: true };
+  }
+  meta.endedAt = at;
+  meta.statusReason = 'nothing was recorded: the run ended while it was starting (killed, or no space left on the disk), before it wrote meta.json; the folder can be deleted';
+  const damaged: StoreProblem = { file: path.join(dir, FILES.meta), kind: 'missing', message: 'an empty run folder: meta.json was never written (the run ended while it was starting)' };
+  return { id, dir, meta, damaged, steps: 0, ended: true, problems: [], empty: true };
+}
+
+/** What a writer leaves in a folder before its meta.json: config.json (writers before meta-first did) and temp files. */
+function onlyStartingFiles(names: string[]): boolean {
+  return names.every((n) => n === FILES.config || parseTempFileName(n) !== undefined);
+}
+
+/**
+ * Reads one run folder's meta.json and stream headers (and removes temp files its writer left
+ * behind, if that writer no longer exists).
+ */
 export function listRun(dir: string): { run: RunListing } | { problem: StoreProblem } {
   dir = path.resolve(dir);
   const metaFile = path.join(dir, FILES.meta);
   const m = readMeta(metaFile);
+  const swept = sweepTempFiles(dir, m.meta);
+  if ('error' in swept) {
+    const e = swept.error;
+    if (errorCode(e) === 'ENOENT') return { problem: { file: dir, kind: 'missing', message: 'not a run: no such folder' } };
+    return { problem: { file: dir, kind: 'unreadable', message: `not a run: the folder cannot be read (${errorText(e)})` } };
+  }
   const problems: StoreProblem[] = [];
   let estimate = 0;
   let scalarsWidth: number | undefined;
@@ -132,7 +229,8 @@ export function listRun(dir: string): { run: RunListing } | { problem: StoreProb
   if (m.problem !== undefined) {
     const p = m.problem;
     if (streams === 0) {
-      // Nothing to list: not a run (or one not yet started).
+      // A run that ended (or is being written) before it had a meta.json, else not a run.
+      if (p.kind === 'missing' && onlyStartingFiles(swept.names)) return { run: emptyRun(dir, swept.liveWriter) };
       if (p.kind === 'missing') return { problem: { file: dir, kind: 'missing', message: 'not a run: no meta.json' } };
       return { problem: { ...p, message: `not a run: ${p.message}` } };
     }
