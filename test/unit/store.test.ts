@@ -3,7 +3,7 @@
  * keeps every record it reported flushed; a file cut at every byte of its last record, or with
  * a flipped byte, loads the prefix and reports where; garbage folders are reported by path;
  * a follower sees what another process appends; the Python reader agrees with the TypeScript
- * one; bytes per step and open times measured.
+ * one; bytes per step and open times measured (flush costs: test/bench/store.bench.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -753,24 +753,4 @@ test('opening a 1,000,000-step run', { skip: process.env['STORE_BENCH_1M'] === '
   console.log(`# 1M steps: written in ${writeMs.toFixed(0)} ms; opened in ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
   assert.ok(Math.min(...times) < 3000 * 2, `open took ${Math.min(...times)} ms`); // generous: 2 shared cores
   fs.rmSync(path.dirname(dir), { recursive: true, force: true });
-});
-
-test('flush cost with and without fsync (measured, not asserted)', () => {
-  const measure = (fsync: 'never' | 'always'): number => {
-    const dir = path.join(tmpDir(`fsync-${fsync}`), 'run');
-    const w = RunWriter.open(dir, { name: 'fs', info: fx.info }, {}, { fsync });
-    const flushes = 100;
-    let t = 0;
-    for (let i = 0; i < flushes; i++) {
-      for (let s = 1; s <= 20; s++) w.appendStep(fx.makeStep(i * 20 + s));
-      const t0 = performance.now();
-      w.flush();
-      t += performance.now() - t0;
-    }
-    w.close('completed');
-    return t / flushes;
-  };
-  const plain = measure('never');
-  const synced = measure('always');
-  console.log(`# flush of 20 steps (scalars, identity, evals, frames): ${plain.toFixed(3)} ms without fsync, ${synced.toFixed(3)} ms with fsync on ${os.tmpdir()}`);
 });
