@@ -366,6 +366,26 @@ def group_names(run_dir, g):
     return names if isinstance(names, list) and len(names) == g else [f"g{i}" for i in range(g)]
 
 
+STREAM_FILES = ("scalars.bin", "evals.bin", "identity.bin", "attention.bin", "attention.idx", "measures.bin", "events.bin")
+
+
+def check_folder(run_dir):
+    """Reports a run that ended while it was starting (no meta.json, no stream file) or that failed, with its reason."""
+    if not os.path.isdir(run_dir):
+        return
+    names = os.listdir(run_dir)
+    if "meta.json" not in names and not any(n in names for n in STREAM_FILES):
+        warn(f"{run_dir}: an empty run folder: meta.json was never written (the run ended while it was starting); it holds no records")
+        return
+    try:
+        with open(os.path.join(run_dir, "meta.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return  # read_meta and the streams report it
+    if isinstance(doc, dict) and doc.get("status") == "failed" and doc.get("statusReason"):
+        warn(f"{run_dir}: the run failed: {doc['statusReason']}")
+
+
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     flags = [a for a in argv if a.startswith("--")]
@@ -374,6 +394,7 @@ def main(argv):
         return 2
     run_dir = args[0]
     out = csv.writer(sys.stdout, lineterminator="\n")
+    check_folder(run_dir)
     try:
         if "--attention" in flags:
             json.dump(read_attention(run_dir, int(args[1])), sys.stdout)

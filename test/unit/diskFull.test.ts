@@ -135,6 +135,10 @@ test('a disk that fills up mid-run: the file is named, the flushed steps stay re
     assert.equal(meta.statusReason, `could not write ${path.basename(err.file)} (no space left on device, ENOSPC); recording stopped, the folder keeps ${keeps(kept)}`);
     assert.ok(meta.endedAt);
     assert.deepEqual(meta.counts, kept);
+    const py = spawnSync('python3', [path.join(ROOT, 'scripts/read_run.py'), dir], { encoding: 'utf8' });
+    assert.equal(py.status, 0, py.stderr);
+    assert.equal(py.stdout.trim().split('\n').length, kept.steps + 1, 'the Python reader reads the kept steps');
+    assert.equal(py.stderr, `read_run: ${dir}: the run failed: ${meta.statusReason}\n`);
 
     // The writer has stopped: later appends throw the same error, close neither throws nor changes meta.json.
     assert.throws(() => w.appendStep(fx.makeStep(100_000)), (e) => e === err);

@@ -783,6 +783,12 @@ test('7. a folder holding only what a starting writer leaves is listed once as a
   for (const name of ['empty', 'meta-tmp', 'config-tmp', 'config-only', 'other', 'run']) assert.deepEqual(tempsIn(path.join(root, name)), [], name);
   assert.deepEqual(tempsIn(path.join(root, 'live')), [`.meta.json.${process.pid}.tmp`]);
 
+  // The Python reader says so too, and reads no rows.
+  const py = spawnSync('python3', [path.join(ROOT, 'scripts/read_run.py'), byId.get('empty')!.dir], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(py.stdout.trim().split('\n').length, 1, 'the header only');
+  assert.match(py.stderr, /an empty run folder: meta\.json was never written/);
+
   const again = listRuns(root);
   assert.deepEqual(again.runs.map((r) => [r.id, r.empty, r.meta.status]), first.runs.map((r) => [r.id, r.empty, r.meta.status]), 'the same the second time');
   // Delete (RunCatalog.delete removes the folder) leaves the others listed.
