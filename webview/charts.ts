@@ -88,6 +88,27 @@ function logTick(value: number | string, _index: number, ticks: { value: number 
   return v >= 1e-3 && v < 1e5 ? String(Number(v.toPrecision(3))) : v.toExponential(0);
 }
 
+/**
+ * The legend's entries, each cut to the chart's width with an ellipsis: Chart.js never wraps one
+ * entry, so a label wider than the chart would be cut at both edges of the canvas.
+ */
+function fittedLabels(chart: Chart): ReturnType<typeof Chart.defaults.plugins.legend.labels.generateLabels> {
+  const items = Chart.defaults.plugins.legend.labels.generateLabels(chart);
+  const ctx = chart.ctx;
+  const size = Number(Chart.defaults.font.size ?? 12);
+  ctx.save();
+  ctx.font = `${size}px ${Chart.defaults.font.family ?? 'sans-serif'}`;
+  const room = Math.max(40, chart.width - 40);
+  for (const it of items) {
+    let t = it.text;
+    if (ctx.measureText(t).width <= room) continue;
+    while (t.length > 1 && ctx.measureText(`${t}…`).width > room) t = t.slice(0, -1);
+    it.text = `${t.trimEnd()}…`;
+  }
+  ctx.restore();
+  return items;
+}
+
 /** Apply the theme's fonts and colours to Chart.js's global defaults. */
 export function applyChartDefaults(theme: Theme): void {
   Chart.defaults.font.family = theme.fontFamily;
@@ -152,7 +173,7 @@ export class SeriesChart {
             : { type: 'linear', ticks: { sampleSize: 6, maxTicksLimit: 6 }, ...bounds, ...yTitle },
       },
       plugins: {
-        legend: { display: opts.legend !== false, labels: { boxWidth: 10, boxHeight: 2 } },
+        legend: { display: opts.legend !== false, labels: { boxWidth: 10, boxHeight: 2, generateLabels: fittedLabels } },
         title: { display: false, text: '' },
         tooltip: { animation: false },
       },
@@ -201,6 +222,12 @@ export class SeriesChart {
   /** Redraw as is (the cursor moved). */
   redraw(): void {
     this.chart.draw();
+  }
+
+  /** Show the legend or not (a chart of one line named by its card's title needs none). */
+  setLegend(display: boolean): void {
+    const l = this.chart.options.plugins?.legend;
+    if (l !== undefined) l.display = display;
   }
 
   /** A line's legend label (a parameter group marked frozen). */

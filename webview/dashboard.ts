@@ -695,6 +695,8 @@ export class Dashboard {
         mc.card.lines.map((l, i) => ({ label: l.label, color: (th: Theme) => th.series[i % th.series.length] as string, source: () => cardLineSource(m, mc.card, i) })),
         t,
       );
+      // One line: the card's title names it.
+      mc.chart.setLegend(mc.card.lines.length > 1);
       mc.chart.applyTheme(t);
     }
   }

@@ -232,7 +232,7 @@ test('matrixScale: declared bounds, else the values shown; both signs undeclared
 test('matrixStepNote says which step a card shows, for the step its scrubber is at', () => {
   assert.equal(matrixStepNote(40, 60, false), 'step 40 · the latest at or before step 60');
   assert.equal(matrixStepNote(40, 40, false), 'step 40');
-  assert.equal(matrixStepNote(120, 120, true), 'step 120 · the latest');
+  assert.equal(matrixStepNote(120, 120, true), 'step 120 · the latest recorded');
   assert.equal(matrixStepNote(undefined, 10, false), 'none recorded by step 10');
   assert.equal(matrixStepNote(undefined, 10, true), 'none recorded yet');
   assert.equal(matrixStepNote(undefined, undefined, true), 'no steps yet');

@@ -419,7 +419,7 @@ export function matrixPaintValues(decl: MeasureDecl, values: Float32Array): Floa
 export function matrixStepNote(shown: number | undefined, at: number | undefined, live: boolean, fmt: (n: number) => string = String): string {
   if (at === undefined) return 'no steps yet';
   if (shown === undefined) return live ? 'none recorded yet' : `none recorded by step ${fmt(at)}`;
-  if (live) return `step ${fmt(shown)} · the latest`;
+  if (live) return `step ${fmt(shown)} · the latest recorded`;
   return shown === at ? `step ${fmt(shown)}` : `step ${fmt(shown)} · the latest at or before step ${fmt(at)}`;
 }
 
