@@ -26,9 +26,11 @@ export function wordStyle(theme: Theme, j: number): { color: string; shape: Poin
 
 /** Tick labels with the decimals their spacing needs, never "-0.0". */
 function tick(this: Scale, value: number | string, index: number, ticks: Tick[]): string {
-  const a = ticks[0]?.value ?? 0;
-  const b = ticks[1]?.value ?? a + 1;
-  return linearTick(Number(value), b - a);
+  // The spacing of the inner ticks (an axis bound may sit closer to its neighbour).
+  const i = Math.min(Math.max(1, index), ticks.length - 1);
+  const a = ticks[i - 1]?.value ?? 0;
+  const b = ticks[i]?.value ?? a + 1;
+  return linearTick(Number(value), Math.abs(b - a) || 1);
 }
 
 /** The last point of each word's dataset drawn larger: the step the page is at. */
@@ -49,8 +51,8 @@ export class IdentityScatter {
         maintainAspectRatio: false,
         resizeDelay: 50,
         scales: {
-          x: { type: 'linear', title: { display: true, text: 'score s = qᵀk' }, ticks: { callback: tick, maxRotation: 0 } },
-          y: { type: 'linear', min: 0, title: { display: true, text: '‖q‖·‖w‖' }, ticks: { callback: tick } },
+          x: { type: 'linear', title: { display: true, text: 'score s = qᵀk' }, ticks: { callback: tick, maxRotation: 0, includeBounds: false } },
+          y: { type: 'linear', min: 0, title: { display: true, text: '‖q‖·‖w‖' }, ticks: { callback: tick, includeBounds: false } },
         },
         plugins: {
           legend: { display: true, labels: { boxWidth: 8, boxHeight: 8, usePointStyle: true } },
