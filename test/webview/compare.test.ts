@@ -377,3 +377,26 @@ test('C6. Save PNG: a compare chart (every run, no runId) and one run\'s attenti
   assert.deepEqual(p.errors, []);
   await close(p);
 });
+
+test('C7. the page keeps the compared run ids, in order, in its state (the host restores the panel from them after a window reload)', async () => {
+  const { a, b } = twoRuns();
+  const p = await open();
+  const state = (): Promise<{ runIds?: unknown } | undefined> => p.page.evaluate(() => {
+    const s = sessionStorage.getItem('__attentionLensTestState');
+    return s === null ? undefined : (JSON.parse(s) as { runIds?: unknown });
+  });
+  // Runs in the order the user chose: B first.
+  await deliver(p.page, compareSnapshot([{ run: b, upTo: 250 }, { run: a, upTo: 300 }]));
+  assert.deepEqual((await state())?.runIds, [b.runId, a.runId]);
+  // A view choice saved later keeps them.
+  await p.page.locator('.al-cmp-legend-item').first().click();
+  await settle(p.page);
+  assert.deepEqual((await state())?.runIds, [b.runId, a.runId]);
+  // After a reload, before the host's snapshot, the ids are still in the state for the host to read.
+  await p.page.reload();
+  await p.page.waitForFunction(() => (window as unknown as { __attentionLens?: unknown }).__attentionLens !== undefined);
+  await settle(p.page);
+  assert.deepEqual((await state())?.runIds, [b.runId, a.runId]);
+  assert.deepEqual(p.errors, []);
+  await close(p);
+});
