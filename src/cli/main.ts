@@ -193,7 +193,13 @@ async function trainLoop(args: TrainArgs, loaded: LoadedConfig, trainer: ReturnT
   );
   ending.onEnd = () => loop.stop();
   // A second signal does not wait for the step: what is written is kept and the run closed.
-  ending.onForce = (sig) => writer?.close('stopped', `${ending.reason}; ended at once by a second ${sig}`);
+  ending.onForce = (sig) => {
+    try {
+      writer?.close('stopped', `${ending.reason}; ended at once by a second ${sig}`);
+    } catch (e) {
+      process.stderr.write(`\nattention-lens: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  };
   if (ending.reason === undefined) await loop.run();
   if (tty) process.stderr.write('\n');
   if (ending.reason !== undefined) {

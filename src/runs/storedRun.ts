@@ -175,6 +175,7 @@ export class StoredRun {
     return this.listing.writerAlive === false ? 'failed' : m.status;
   }
   get statusReason(): string | undefined {
+    if (this.listing.empty) return this.listing.meta.statusReason;
     const d = this.listing.damaged;
     if (d) return `meta.json is damaged (${d.message}); what its streams hold is shown`;
     const m = this.listing.meta;
